@@ -1,0 +1,202 @@
+"""The ``docexchange`` command: init, demo, serve, audit verify.
+
+Commands parse their options, call a service and print. Secrets come from the environment
+or a hidden prompt, never from the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy import select
+
+from docexchange import __version__
+from docexchange.domain.accounts import Role
+from docexchange.errors import DocExchangeError
+from docexchange.i18n import message_for
+from docexchange.services import accounts, audit, demo, directory
+from docexchange.services.container import Services, build_services
+from docexchange.services.schema import migrate
+from docexchange.settings import DEMO_MARKER_FILE, ensure_secret_key, load_settings
+from docexchange.storage.models import User
+
+logger = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _configure_logging(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("docexchange", "pki"):
+        package_logger = logging.getLogger(name)
+        package_logger.setLevel(level.upper())
+        package_logger.addHandler(handler)
+        package_logger.propagate = False
+
+
+def _coded_errors(func: F) -> F:
+    """Print a coded error in both languages and exit 1 (one place for every command)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except DocExchangeError as exc:
+            click.echo(f"error [{exc.code}]: {message_for(exc, 'vi')}", err=True)
+            click.echo(f"                {message_for(exc, 'en')}", err=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _services() -> Services:
+    settings = load_settings()
+    _configure_logging(settings.log_level)
+    return build_services(settings)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="docexchange")
+def main() -> None:
+    """docexchange: paperless exchange of signed official documents.
+
+    The instance folder is DOCEXCHANGE_INSTANCE (default ./instance).
+    """
+
+
+@main.command()
+@click.option("--unit-code", help="Identifier code of the first unit (empty directory only).")
+@click.option("--unit-name", help="Name of the first unit.")
+@click.option("--unit-abbreviation", default="UBND", show_default=True)
+@click.option(
+    "--unit-level",
+    default="province",
+    show_default=True,
+    type=click.Choice(["central", "province"]),
+)
+@_coded_errors
+def init(
+    unit_code: str | None, unit_name: str | None, unit_abbreviation: str, unit_level: str
+) -> None:
+    """Migrate the database and create the first admin account.
+
+    The admin's username and password come from DOCEXCHANGE_ADMIN_USERNAME and
+    DOCEXCHANGE_ADMIN_PASSWORD, or from prompts.
+    """
+    svc = _services()
+    ensure_secret_key(svc.settings.instance_dir)
+    migrate(svc.engine)
+    click.echo(f"database ready: {svc.settings.database_url.split('@')[-1]}")
+    with svc.sessions() as session:
+        if session.scalar(select(User.id).limit(1)) is not None:
+            click.echo("accounts exist already; no admin created")
+            return
+        if not directory.list_units(session):
+            code = unit_code or click.prompt("Identifier code of your unit (e.g. 000.00.00.H45)")
+            name = unit_name or click.prompt("Name of your unit")
+            directory.create_unit(
+                session,
+                directory.UnitInput.from_mapping(
+                    {
+                        "code": code,
+                        "name": name,
+                        "abbreviation": unit_abbreviation,
+                        "level": unit_level,
+                    }
+                ),
+                actor=None,
+            )
+        root = directory.list_units(session)[0].code
+        username = os.environ.get("DOCEXCHANGE_ADMIN_USERNAME") or click.prompt(
+            "Admin username", default="admin"
+        )
+        password = os.environ.get("DOCEXCHANGE_ADMIN_PASSWORD") or click.prompt(
+            "Admin password", hide_input=True, confirmation_prompt=True
+        )
+        accounts.create_user(
+            session,
+            accounts.NewUser.from_mapping(
+                {
+                    "username": username,
+                    "password": password,
+                    "full_name": "Quản trị hệ thống",
+                    "unit_code": unit_code or root,
+                    "roles": [Role.ADMIN.value],
+                }
+            ),
+            hasher=svc.hasher,
+            actor=None,
+        )
+        click.echo(f"admin account {username} created")
+
+
+@main.command(name="demo")
+@_coded_errors
+def demo_command() -> None:
+    """Create or refresh the demo directory and accounts (idempotent)."""
+    settings = load_settings()
+    marker = settings.instance_dir / DEMO_MARKER_FILE
+    svc = _services()
+    ensure_secret_key(settings.instance_dir)
+    migrate(svc.engine)
+    with svc.sessions() as session:
+        has_users = session.scalar(select(User.id).limit(1)) is not None
+        if has_users and not settings.demo_mode:
+            raise DocExchangeError("demo_refused")
+        marker.write_text("This instance holds demo data.\n", encoding="utf-8")
+        counts = demo.apply_demo(session, hasher=svc.hasher)
+    click.echo(
+        "demo ready: {units_created} units created, {users_created} accounts created, "
+        "{users_refreshed} refreshed".format(**counts)
+    )
+    click.echo(f"accounts: {', '.join(u.username for u in demo.DEMO_USERS)}")
+    click.echo(f"password: {demo.DEMO_PASSWORD}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@_coded_errors
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the API and the web UI."""
+    from waitress import serve as waitress_serve  # noqa: PLC0415 - only this command needs it
+
+    from docexchange.services.health import database_status  # noqa: PLC0415
+    from docexchange.web.app import create_app  # noqa: PLC0415
+
+    svc = _services()
+    status = database_status(svc.engine)
+    if not status.ready:
+        raise DocExchangeError("database_not_ready")
+    app = create_app(services=svc)
+    click.echo(f"docexchange {__version__} serving on http://{host}:{port}")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="docexchange")
+
+
+@main.group(name="audit")
+def audit_group() -> None:
+    """The append-only audit log."""
+
+
+@audit_group.command(name="verify")
+@_coded_errors
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first changed, inserted or removed event."""
+    svc = _services()
+    with svc.sessions() as session:
+        count, broken = audit.verify_chain(session)
+    if broken is not None:
+        raise DocExchangeError(f"audit_event_{broken.problem}", seq=broken.seq)
+    click.echo(f"audit log intact: {count} events")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,66 @@
+"""People, roles and who may see what (DESIGN.md §2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from enum import StrEnum
+
+from docexchange.errors import InvalidInput
+
+__all__ = ["MIN_PASSWORD_LENGTH", "Role", "check_password_policy", "check_username", "parse_roles"]
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD_LENGTH = 12
+
+
+class Role(StrEnum):
+    """What a person may do in their unit."""
+
+    SIGNER = "signer"
+    CLERK = "clerk"
+    SPECIALIST = "specialist"
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+
+
+def parse_roles(values: object) -> frozenset[Role]:
+    """Parse a non-empty list of role names.
+
+    :raises InvalidInput: ``invalid_role`` or ``invalid_field``.
+    """
+    if not isinstance(values, list | tuple) or not values:
+        raise InvalidInput("invalid_field", field="roles", reason="a non-empty list of roles")
+    roles: set[Role] = set()
+    for value in values:
+        try:
+            roles.add(Role(str(value)))
+        except ValueError:
+            raise InvalidInput("invalid_role", role=str(value)[:40]) from None
+    return frozenset(roles)
+
+
+def check_username(value: object) -> str:
+    """Validate a login name.
+
+    :raises InvalidInput: ``invalid_username``.
+    """
+    text = value if isinstance(value, str) else ""
+    if not USERNAME_PATTERN.match(text):
+        raise InvalidInput("invalid_username", username=str(value)[:80])
+    return text
+
+
+def check_password_policy(password: object) -> str:
+    """Refuse passwords that are too short (NIST SP 800-63B: length over composition).
+
+    :raises InvalidInput: ``weak_password``.
+    """
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("weak_password", min_length=MIN_PASSWORD_LENGTH)
+    return password
+
+
+def role_names(roles: Iterable[Role]) -> list[str]:
+    """Sorted role names for output."""
+    return sorted(role.value for role in roles)

@@ -1,0 +1,50 @@
+"""Render coded errors and other catalogue strings in Vietnamese or English.
+
+The catalogue files are shared with Flask-Babel (templates) and compiled by the setup
+script; this module is what non-web code (the CLI, the API error renderer) uses to get both
+languages at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+from babel.support import NullTranslations, Translations
+
+from docexchange.errors import DocExchangeError
+from docexchange.messages import MESSAGES
+
+__all__ = ["LOCALES", "TRANSLATIONS_DIR", "format_message", "message_for", "translations"]
+
+logger = logging.getLogger(__name__)
+
+TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+LOCALES = ("vi", "en")
+
+
+@functools.cache
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalogue for ``locale`` (English falls back to the msgids)."""
+    loaded = Translations.load(str(TRANSLATIONS_DIR), [locale], domain="messages")
+    if locale != "en" and not isinstance(loaded, Translations):
+        logger.warning("no compiled %s catalogue in %s", locale, TRANSLATIONS_DIR)
+    return loaded
+
+
+def format_message(template: str, params: dict[str, Any]) -> str:
+    """Fill ``{name}`` placeholders; a missing param leaves its placeholder visible."""
+
+    class _Keep(dict[str, Any]):
+        def __missing__(self, key: str) -> str:
+            return "{" + key + "}"
+
+    return template.format_map(_Keep(params))
+
+
+def message_for(error: DocExchangeError, locale: str) -> str:
+    """The message of ``error`` in ``locale`` ("vi" or "en")."""
+    template = MESSAGES.get(error.code, error.code)
+    return format_message(translations(locale).gettext(template), error.params)

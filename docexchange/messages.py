@@ -1,0 +1,96 @@
+"""English message templates for every error code, marked for gettext extraction.
+
+The English text here is the msgid; the Vietnamese text lives in the catalogue
+``docexchange/translations/vi/LC_MESSAGES/messages.po``. Templates use ``{name}``
+placeholders filled from the error's params. Nothing here calls gettext: rendering happens at
+the edge (:mod:`docexchange.i18n`).
+"""
+
+from __future__ import annotations
+
+__all__ = ["MESSAGES", "N_"]
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it."""
+    return message
+
+
+MESSAGES: dict[str, str] = {
+    # configuration
+    "config_invalid_value": N_("Setting {name} has an invalid value."),
+    "config_unknown_variable": N_("Unknown setting {name}."),
+    "config_missing_secret": N_(
+        "No session key: set DOCEXCHANGE_SECRET_KEY or run 'docexchange init' first."
+    ),
+    "database_not_ready": N_(
+        "The database is not at the current schema revision: run 'docexchange init'."
+    ),
+    # generic request errors
+    "invalid_json": N_("The request body must be a JSON object."),
+    "missing_field": N_("The field '{field}' is required."),
+    "invalid_field": N_("The field '{field}' is invalid: {reason}."),
+    "invalid_date": N_("The field '{field}' must be a date written YYYY-MM-DD."),
+    "payload_too_large": N_("The upload is larger than the limit of {limit} bytes."),
+    "route_not_found": N_("There is no such page or API call."),
+    "method_not_allowed": N_("This method is not allowed here."),
+    "internal_error": N_(
+        "An internal error occurred. Quote reference {reference} when reporting it."
+    ),
+    "csrf_failed": N_("The form has expired or was not sent from this site. Please try again."),
+    # authentication and authorisation
+    "invalid_credentials": N_("Wrong username or password."),
+    "authentication_required": N_("You must sign in first."),
+    "token_invalid": N_("The access token is not valid."),
+    "token_expired": N_("The access token has expired. Please sign in again."),
+    "token_revoked": N_("The access token has been revoked. Please sign in again."),
+    "role_required": N_("This action needs one of these roles: {roles}."),
+    "unit_forbidden": N_("You may not see or change data of unit {code}."),
+    "account_disabled": N_("Wrong username or password."),
+    # directory
+    "invalid_unit_code": N_(
+        "'{code}' is not a valid identifier code (expected CCC.BB.AA.Xnn, e.g. 000.00.00.H45)."
+    ),
+    "invalid_unit_level": N_(
+        "'{level}' is not a unit level (central, province, district, commune, department)."
+    ),
+    "invalid_parent_level": N_("A unit of level {level} cannot be placed under a {parent_level}."),
+    "invalid_validity": N_("valid_to ({valid_to}) is before valid_from ({valid_from})."),
+    "unit_not_found": N_("Unit {code} does not exist."),
+    "parent_not_found": N_("Parent unit {code} does not exist."),
+    "successor_not_found": N_("Successor unit {code} does not exist."),
+    "unit_exists": N_("Unit {code} already exists."),
+    "unit_cycle": N_("Placing unit {code} there would make the unit tree a cycle."),
+    "unit_has_children": N_("Unit {code} still has child units."),
+    "invalid_selector": N_(
+        "'{selector}' is not a recipient: use a unit code, children:<code>, "
+        "communes:<code> or group:<name>."
+    ),
+    "group_not_found": N_("There is no recipient group named '{name}'."),
+    "group_exists": N_("A recipient group named '{name}' already exists."),
+    "invalid_group_name": N_(
+        "A group name is 1 to 64 letters, digits, '-', '_' or '.' (got '{name}')."
+    ),
+    "import_malformed": N_("Import file, row {row}: {reason}."),
+    "import_unsupported_format": N_("Import files must be CSV or JSON (got '{format}')."),
+    "import_too_many_rows": N_("The import file has more than {limit} rows."),
+    "import_empty": N_("The import file contains no units."),
+    # accounts
+    "user_exists": N_("User {username} already exists."),
+    "user_not_found": N_("User {username} does not exist."),
+    "invalid_role": N_("'{role}' is not a role (signer, clerk, specialist, admin, auditor)."),
+    "invalid_username": N_(
+        "A username is 3 to 64 lowercase letters, digits, '.', '_' or '-' (got '{username}')."
+    ),
+    "weak_password": N_("The password must be at least {min_length} characters long."),
+    "admin_credentials_missing": N_(
+        "Set DOCEXCHANGE_ADMIN_USERNAME and DOCEXCHANGE_ADMIN_PASSWORD or answer the prompts."
+    ),
+    "demo_refused": N_(
+        "The demo data can only be written to an instance in demo mode or to an empty one."
+    ),
+    # audit
+    "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
+    "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),
+    "audit_event_removed": N_("The audit log is broken: event {seq} was removed."),
+}

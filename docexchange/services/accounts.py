@@ -1,0 +1,310 @@
+"""Accounts: users and roles, password login, API bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from docexchange.domain.accounts import (
+    Role,
+    check_password_policy,
+    check_username,
+    parse_roles,
+)
+from docexchange.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from docexchange.services import audit
+from docexchange.services.authz import Actor, require_role, require_unit_visible, role_set
+from docexchange.storage.base import utcnow
+from docexchange.storage.models import ApiToken, Unit, User, UserRole
+
+__all__ = [
+    "IssuedToken",
+    "NewUser",
+    "actor_for",
+    "authenticate",
+    "create_user",
+    "issue_token",
+    "list_users",
+    "resolve_token",
+    "revoke_token",
+    "revoke_user_tokens",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """What an admin gives to create an account (the password is hashed, then dropped)."""
+
+    username: str
+    password: str
+    full_name: str
+    unit_code: str
+    roles: frozenset[Role]
+    position: str = ""
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> NewUser:
+        """Validate raw input.
+
+        :raises InvalidInput: for a missing or malformed field.
+        """
+        for name in ("username", "password", "full_name", "unit_code", "roles"):
+            if data.get(name) in (None, ""):
+                raise InvalidInput("missing_field", field=name)
+        full_name = str(data["full_name"]).strip()
+        position = str(data.get("position") or "").strip()
+        if not 1 <= len(full_name) <= 100:
+            raise InvalidInput("invalid_field", field="full_name", reason="1 to 100 characters")
+        if len(position) > 100:
+            raise InvalidInput("invalid_field", field="position", reason="at most 100 characters")
+        return cls(
+            username=check_username(data["username"]),
+            password=check_password_policy(data["password"]),
+            full_name=full_name,
+            unit_code=str(data["unit_code"]),
+            roles=parse_roles(data["roles"]),
+            position=position,
+        )
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A fresh bearer token: the secret is shown once, only its hash is kept."""
+
+    token: str
+    expires_at: datetime
+    user: User
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_for(user: User) -> Actor:
+    """The :class:`Actor` for a loaded user."""
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        unit_code=user.unit_code,
+        roles=role_set(user.role_names),
+    )
+
+
+def create_user(
+    session: Session, new: NewUser, *, hasher: PasswordHasher, actor: Actor | None
+) -> User:
+    """Create an account. ``actor=None`` is the CLI (``init``/``demo``), which is trusted.
+
+    :raises Forbidden: when the actor is not an admin.
+    :raises NotFound: ``unit_not_found``.
+    :raises Conflict: ``user_exists``.
+    """
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    if session.get(Unit, new.unit_code) is None:
+        raise NotFound("unit_not_found", code=new.unit_code)
+    if session.scalar(select(User.id).where(User.username == new.username)) is not None:
+        raise Conflict("user_exists", username=new.username)
+    user = User(
+        username=new.username,
+        full_name=new.full_name,
+        position=new.position,
+        unit_code=new.unit_code,
+        password_hash=hasher.hash(new.password),
+        roles=[UserRole(role=r.value) for r in sorted(new.roles)],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.username if actor else "system",
+        action="user.create",
+        target=new.username,
+        details={"unit": new.unit_code, "roles": sorted(r.value for r in new.roles)},
+    )
+    session.commit()
+    return user
+
+
+def set_password(
+    session: Session, username: str, password: str, *, hasher: PasswordHasher, actor: Actor | None
+) -> None:
+    """Replace a user's password and revoke their tokens.
+
+    :raises NotFound: ``user_not_found``.
+    """
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    check_password_policy(password)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("user_not_found", username=username)
+    user.password_hash = hasher.hash(password)
+    _revoke_all(session, user.id)
+    audit.record(
+        session,
+        actor=actor.username if actor else "system",
+        action="user.password_set",
+        target=username,
+    )
+    session.commit()
+
+
+# A valid hash of a random password, verified when the username is unknown so that the
+# answer takes as long as for a known user with a wrong password.
+_DUMMY_PASSWORD = secrets.token_urlsafe(16)
+_dummy_hashes: dict[tuple[int, int], str] = {}
+
+
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    key = (hasher.time_cost, hasher.memory_cost)
+    if key not in _dummy_hashes:
+        _dummy_hashes[key] = hasher.hash(_DUMMY_PASSWORD)
+    return _dummy_hashes[key]
+
+
+def authenticate(
+    session: Session, username: str, password: str, *, hasher: PasswordHasher, channel: str
+) -> User:
+    """Check a username and password; record the attempt either way.
+
+    :param channel: ``api`` or ``ui``, recorded in the audit event.
+    :raises Unauthorized: ``invalid_credentials`` (never says which part was wrong).
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    reason: str | None = None
+    if user is None:
+        hasher.verify(_dummy_hash(hasher), _DUMMY_PASSWORD)
+        reason = "unknown_user"
+    else:
+        try:
+            hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            reason = "wrong_password"
+        else:
+            if not user.active:
+                reason = "disabled"
+    if reason is not None or user is None:
+        audit.record(
+            session,
+            actor=None,
+            action="login.failure",
+            target=username[:200],
+            details={"channel": channel, "reason": reason},
+        )
+        session.commit()
+        raise Unauthorized("invalid_credentials")
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    audit.record(session, actor=user.username, action="login.success", details={"channel": channel})
+    session.commit()
+    return user
+
+
+def issue_token(session: Session, user: User, *, ttl_seconds: int) -> IssuedToken:
+    """Create a bearer token for ``user``; only its SHA-256 is stored."""
+    token = secrets.token_urlsafe(32)
+    expires_at = utcnow() + timedelta(seconds=ttl_seconds)
+    session.add(ApiToken(user_id=user.id, token_hash=_token_hash(token), expires_at=expires_at))
+    session.commit()
+    return IssuedToken(token=token, expires_at=expires_at, user=user)
+
+
+def resolve_token(session: Session, token: str) -> User:
+    """The active user behind a bearer token.
+
+    :raises Unauthorized: ``token_invalid``, ``token_expired`` or ``token_revoked``.
+    """
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None:
+        raise Unauthorized("token_invalid")
+    if row.revoked_at is not None:
+        raise Unauthorized("token_revoked")
+    if row.expires_at <= utcnow():
+        raise Unauthorized("token_expired")
+    if not row.user.active:
+        raise Unauthorized("token_revoked")
+    return row.user
+
+
+def revoke_token(session: Session, token: str, *, actor: Actor) -> None:
+    """Revoke one token (sign out)."""
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    audit.record(session, actor=actor.username, action="token.revoke", target=actor.username)
+    session.commit()
+
+
+def _revoke_all(session: Session, user_id: int) -> int:
+    result = session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user_id,
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > utcnow(),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def revoke_user_tokens(session: Session, username: str, *, actor: Actor) -> int:
+    """Admin: revoke every token of ``username``.
+
+    :raises NotFound: ``user_not_found``.
+    """
+    require_role(actor, Role.ADMIN)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("user_not_found", username=username)
+    count = _revoke_all(session, user.id)
+    audit.record(
+        session,
+        actor=actor.username,
+        action="token.revoke_all",
+        target=username,
+        details={"count": count},
+    )
+    session.commit()
+    return count
+
+
+def list_users(session: Session, *, unit_code: str, actor: Actor) -> Sequence[User]:
+    """Users of one unit, if the actor may see that unit's people.
+
+    :raises Forbidden: ``unit_forbidden``.
+    :raises NotFound: ``unit_not_found``.
+    """
+    if session.get(Unit, unit_code) is None:
+        if actor.has(Role.ADMIN):
+            raise NotFound("unit_not_found", code=unit_code)
+        # Do not reveal whether a unit the caller may not see exists.
+        require_unit_visible(session, actor, unit_code)
+        raise NotFound("unit_not_found", code=unit_code)
+    require_unit_visible(session, actor, unit_code)
+    return session.scalars(
+        select(User).where(User.unit_code == unit_code).order_by(User.username)
+    ).all()
+
+
+def get_user(session: Session, username: str) -> User:
+    """:raises NotFound: ``user_not_found``."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("user_not_found", username=username)
+    return user

@@ -1,0 +1,37 @@
+"""The collaborators every service call needs, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from docexchange.settings import Settings
+from docexchange.storage.base import make_engine, make_sessionmaker
+
+__all__ = ["Services", "build_services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """Long-lived collaborators: settings, database engine, session factory, password hasher."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    hasher: PasswordHasher
+
+
+def build_services(settings: Settings) -> Services:
+    """Build the collaborators for ``settings`` (one engine per process)."""
+    engine = make_engine(settings)
+    hasher = PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=1,
+    )
+    return Services(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine), hasher=hasher
+    )

@@ -1,0 +1,180 @@
+"""Frozen settings, loaded once from ``DOCEXCHANGE_*`` environment variables.
+
+Everything has an embedded default under the instance folder (``./instance`` unless
+``DOCEXCHANGE_INSTANCE`` says otherwise): a SQLite database, the blob store, SoftHSM2 tokens
+and the demo PKI. Secrets the server itself needs (the session signing key) come from the
+environment or from an untracked file in the instance folder written by ``docexchange init``
+or ``docexchange demo``; there is no fallback secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from docexchange.errors import ConfigurationError
+
+__all__ = ["ENV_PREFIX", "Settings", "ensure_secret_key", "load_settings"]
+
+logger = logging.getLogger(__name__)
+
+ENV_PREFIX = "DOCEXCHANGE_"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+#: Present in an instance folder set up by ``docexchange demo``.
+DEMO_MARKER_FILE = "demo_mode"
+
+_MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one docexchange instance.
+
+    Build it with :func:`load_settings` in production; tests build it directly.
+    """
+
+    instance_dir: Path
+    database_url: str = ""
+    #: PostgreSQL schema to work in (``search_path``); empty means the server default.
+    database_schema: str = ""
+    secret_key: str = field(default="", repr=False)
+    #: ``demo`` mode shows the demo credentials on the login page and allows ``docexchange demo``.
+    demo_mode: bool = False
+    #: Largest request body accepted, in bytes (uploads, imports).
+    max_upload_bytes: int = 50 * _MiB
+    #: Largest number of rows in one directory import.
+    max_import_rows: int = 100_000
+    #: Lifetime of an API bearer token, in seconds.
+    token_ttl_seconds: int = 8 * 3600
+    default_locale: str = "vi"
+    log_level: str = "INFO"
+    #: Argon2id cost for password hashes (OWASP: at least 19 MiB and 2 passes).
+    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 3
+    #: Cookies only over HTTPS; on by default outside demo mode.
+    secure_cookies: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite:///{self.instance_dir / 'docexchange.sqlite3'}"
+            )
+
+    @property
+    def blob_dir(self) -> Path:
+        """Content-addressed document store."""
+        return self.instance_dir / "blobs"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite (one writer; no row locks)."""
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """Return a copy with some fields changed (tests, CLI options)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+# name (after the prefix) -> (field, converter)
+_INT_FIELDS = {
+    "MAX_UPLOAD_BYTES": "max_upload_bytes",
+    "MAX_IMPORT_ROWS": "max_import_rows",
+    "TOKEN_TTL_SECONDS": "token_ttl_seconds",
+    "ARGON2_MEMORY_KIB": "argon2_memory_kib",
+    "ARGON2_TIME_COST": "argon2_time_cost",
+}
+_STR_FIELDS = {
+    "DATABASE_URL": "database_url",
+    "DATABASE_SCHEMA": "database_schema",
+    "SECRET_KEY": "secret_key",
+    "DEFAULT_LOCALE": "default_locale",
+    "LOG_LEVEL": "log_level",
+}
+_BOOL_FIELDS = {"DEMO": "demo_mode", "SECURE_COOKIES": "secure_cookies"}
+_KNOWN = {"INSTANCE", *_INT_FIELDS, *_STR_FIELDS, *_BOOL_FIELDS}
+# Variables read by other parts of the project (tests, tools), not by the server settings.
+_FOREIGN = {
+    "TEST_DATABASE_URL",
+    "CORPUS",
+    "BROWSER",
+    "CHROMEDRIVER",
+    "ADMIN_USERNAME",
+    "ADMIN_PASSWORD",
+}
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _BOOL_TRUE:
+        return True
+    if value in _BOOL_FALSE:
+        return False
+    raise ConfigurationError("config_invalid_value", name=ENV_PREFIX + name, value=raw)
+
+
+def _parse_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(
+            "config_invalid_value", name=ENV_PREFIX + name, value=raw
+        ) from None
+    if value <= 0:
+        raise ConfigurationError("config_invalid_value", name=ENV_PREFIX + name, value=raw)
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``DOCEXCHANGE_*`` variables.
+
+    :param environ: the environment to read; ``os.environ`` by default.
+    :raises ConfigurationError: on an unknown ``DOCEXCHANGE_*`` variable or a bad value.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :]
+        if name in _FOREIGN:
+            continue
+        if name not in _KNOWN:
+            raise ConfigurationError("config_unknown_variable", name=key)
+        if name in _INT_FIELDS:
+            values[_INT_FIELDS[name]] = _parse_int(name, raw)
+        elif name in _STR_FIELDS:
+            values[_STR_FIELDS[name]] = raw
+        elif name in _BOOL_FIELDS:
+            values[_BOOL_FIELDS[name]] = _parse_bool(name, raw)
+    instance = Path(env.get(ENV_PREFIX + "INSTANCE", "instance")).resolve()
+    settings = Settings(instance_dir=instance, **values)  # type: ignore[arg-type]
+    if "demo_mode" not in values and (instance / DEMO_MARKER_FILE).is_file():
+        settings = replace(settings, demo_mode=True)
+    if not settings.secret_key:
+        key_file = instance / SECRET_KEY_FILE
+        if key_file.is_file():
+            settings = replace(settings, secret_key=key_file.read_text(encoding="ascii").strip())
+    return settings
+
+
+def ensure_secret_key(instance_dir: Path) -> str:
+    """Create the instance's session key file (mode 0600) if missing and return the key.
+
+    Used by ``docexchange init`` and ``docexchange demo``; the file is never committed.
+    """
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    key_file = instance_dir / SECRET_KEY_FILE
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        logger.info("created session key file in %s", instance_dir)
+    return key_file.read_text(encoding="ascii").strip()

@@ -1,0 +1,118 @@
+"""Declarative base, engine and session factories for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+from docexchange.errors import ConfigurationError
+from docexchange.settings import Settings
+
+__all__ = ["Base", "UTCDateTime", "make_engine", "make_sessionmaker", "utcnow"]
+
+logger = logging.getLogger(__name__)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class Base(DeclarativeBase):
+    """Base of every table; constraint names follow one convention for migrations."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime with microseconds."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC on both databases; returns aware UTC datetimes."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+    # Let SQLAlchemy, not the driver, decide where transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # SQLite has one writer. Taking the write lock when the transaction starts, not at its
+    # first write, keeps a transaction that read first from failing with SQLITE_BUSY when it
+    # later writes (the audit chain reads its head and then appends).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the engine for ``settings.database_url``.
+
+    SQLite gets foreign keys, WAL and a busy timeout; PostgreSQL gets the configured schema
+    as its ``search_path``.
+
+    :raises ConfigurationError: ``config_invalid_value`` for a bad schema name.
+    """
+    kwargs: dict[str, Any] = {"future": True}
+    connect_args: dict[str, Any] = {}
+    if settings.is_sqlite:
+        if (
+            settings.database_url.startswith("sqlite:///")
+            and ":memory:" not in settings.database_url
+        ):
+            settings.instance_dir.mkdir(parents=True, exist_ok=True)
+        connect_args["timeout"] = 10
+    else:
+        kwargs["pool_pre_ping"] = True
+        if settings.database_schema:
+            if not _SCHEMA_NAME.match(settings.database_schema):
+                raise ConfigurationError(
+                    "config_invalid_value",
+                    name="DOCEXCHANGE_DATABASE_SCHEMA",
+                    value=settings.database_schema,
+                )
+            connect_args["options"] = f"-csearch_path={settings.database_schema}"
+    engine = create_engine(settings.database_url, connect_args=connect_args, **kwargs)
+    if settings.is_sqlite:
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit (results are returned to views)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)

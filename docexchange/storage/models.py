@@ -1,0 +1,167 @@
+"""Tables: units, recipient groups, users and roles, API tokens, audit events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from docexchange.storage.base import Base, UTCDateTime, utcnow
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Unit",
+    "UnitGroup",
+    "UnitGroupMember",
+    "User",
+    "UserRole",
+]
+
+LEVELS = ("central", "province", "district", "commune", "department")
+ROLES = ("signer", "clerk", "specialist", "admin", "auditor")
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class Unit(Base):
+    """A government unit, keyed by its 13-character identifier code."""
+
+    __tablename__ = "units"
+    __table_args__ = (CheckConstraint(f"level IN {_in(LEVELS)}", name="level"),)
+
+    code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    abbreviation: Mapped[str] = mapped_column(String(30))
+    level: Mapped[str] = mapped_column(String(16), index=True)
+    parent_code: Mapped[str | None] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT"), index=True
+    )
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    successor_code: Mapped[str | None] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class UnitGroup(Base):
+    """A named list of recipient units, editable by admins (``group:<name>``)."""
+
+    __tablename__ = "unit_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    members: Mapped[list[UnitGroupMember]] = relationship(
+        back_populates="group", cascade="all, delete-orphan", order_by="UnitGroupMember.position"
+    )
+
+
+class UnitGroupMember(Base):
+    """One unit in a recipient group, in the order the admin gave."""
+
+    __tablename__ = "unit_group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("unit_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    group: Mapped[UnitGroup] = relationship(back_populates="members")
+
+
+class User(Base):
+    """A person with an account, tied to one unit."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[str] = mapped_column(String(100), default="")
+    unit_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        """The user's role names."""
+        return frozenset(r.role for r in self.roles)
+
+
+class UserRole(Base):
+    """One role held by a user."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (CheckConstraint(f"role IN {_in(ROLES)}", name="role"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+
+
+class AuditEvent(Base):
+    """One append-only, hash-chained audit event."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "occurred_at"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The single row recording the last appended audit event (detects tail removal)."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,101 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_wtf.csrf import CSRFProtect
+
+from docexchange import __version__
+from docexchange.errors import ConfigurationError
+from docexchange.i18n import LOCALES, TRANSLATIONS_DIR
+from docexchange.services.container import Services, build_services
+from docexchange.settings import Settings, load_settings
+from docexchange.web.auth import install_auth
+from docexchange.web.blueprints import api_v1, health, ui
+from docexchange.web.context import EXTENSION_KEY, close_session
+from docexchange.web.errors import register_error_handlers
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def _select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LOCALES:
+        return str(chosen)
+    settings: Settings = app_settings()
+    return settings.default_locale
+
+
+def app_settings() -> Settings:
+    """The settings of the app serving the current request."""
+    from flask import current_app  # noqa: PLC0415 - only valid inside a request
+
+    svc: Services = current_app.extensions[EXTENSION_KEY]
+    return svc.settings
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    """Build the Flask app for ``settings`` (loaded from the environment when omitted).
+
+    :raises ConfigurationError: ``config_missing_secret`` when no session key is configured.
+    """
+    settings = settings or (services.settings if services else load_settings())
+    if not settings.secret_key:
+        raise ConfigurationError("config_missing_secret")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.token_ttl_seconds),
+        WTF_CSRF_TIME_LIMIT=settings.token_ttl_seconds,
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions[EXTENSION_KEY] = services or build_services(settings)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_locale=settings.default_locale,
+        default_translation_directories=str(TRANSLATIONS_DIR),
+    )
+    csrf.init_app(app)
+    csrf.exempt(api_v1.bp)
+    csrf.exempt(health.bp)
+    install_auth(app)
+    register_error_handlers(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api_v1.bp)
+    app.register_blueprint(ui.bp)
+    app.teardown_appcontext(close_session)
+
+    @app.context_processor
+    def _globals() -> dict[str, object]:
+        return {
+            "version": __version__,
+            "demo_mode": settings.demo_mode,
+            "current_lang": _select_locale(),
+            "current_path": request.full_path.rstrip("?"),
+        }
+
+    @app.after_request
+    def _security_headers(response):  # type: ignore[no-untyped-def]
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
+        )
+        return response
+
+    return app

@@ -1,0 +1,90 @@
+"""Default-deny authentication: every endpoint needs a user unless it is listed public.
+
+API calls authenticate with ``Authorization: Bearer <token>``; pages with the signed session
+cookie set at login. CSRF protection covers every form; only the API blueprint, which never
+reads cookies, is exempt.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, g, redirect, request, session, url_for
+from werkzeug.wrappers import Response
+
+from docexchange.errors import Unauthorized
+from docexchange.services import accounts
+from docexchange.storage.models import User
+from docexchange.web.context import db
+
+__all__ = ["PUBLIC_ENDPOINTS", "install_auth", "sign_in_ui", "sign_out_ui"]
+
+PUBLIC_ENDPOINTS = frozenset(
+    {
+        "static",
+        "health.healthz",
+        "api_v1.login",
+        "api_v1.openapi",
+        "ui.login",
+        "ui.set_language",
+    }
+)
+
+SESSION_USER = "user_id"
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _authenticate_api() -> None:
+    token = _bearer_token()
+    if token is None:
+        raise Unauthorized("authentication_required")
+    user = accounts.resolve_token(db(), token)
+    g.actor = accounts.actor_for(user)
+    g.api_token = token
+
+
+def _authenticate_ui() -> Response | None:
+    user_id = session.get(SESSION_USER)
+    user = db().get(User, user_id) if isinstance(user_id, int) else None
+    if user is None or not user.active:
+        session.pop(SESSION_USER, None)
+        return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
+    g.actor = accounts.actor_for(user)
+    return None
+
+
+def install_auth(app: Flask) -> None:
+    """Register the default-deny hook on ``app``."""
+
+    @app.before_request
+    def _default_deny() -> Response | None:
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+            return None  # unknown routes fall through to 404
+        if request.blueprint == "api_v1":
+            _authenticate_api()
+            return None
+        return _authenticate_ui()
+
+
+def sign_in_ui(user: User) -> None:
+    """Start a fresh UI session for ``user`` (the old session content is dropped)."""
+    lang = session.get("lang")
+    session.clear()
+    session[SESSION_USER] = user.id
+    if lang:
+        session["lang"] = lang
+    session.permanent = True
+
+
+def sign_out_ui() -> None:
+    """End the UI session but keep the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang

@@ -1,0 +1,1 @@
+"""Blueprints: health, the JSON API v1 and the web UI."""

@@ -1,0 +1,134 @@
+"""The web UI: sign in, the directory as a tree, the users of a unit."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from werkzeug.wrappers import Response
+
+from docexchange.domain.accounts import Role
+from docexchange.errors import DocExchangeError, Forbidden
+from docexchange.i18n import LOCALES, message_for
+from docexchange.services import accounts, directory
+from docexchange.services.authz import ancestors
+from docexchange.web.auth import sign_in_ui, sign_out_ui
+from docexchange.web.context import current_actor, db, services
+from docexchange.web.forms import LoginForm, UserForm
+
+bp = Blueprint("ui", __name__)
+logger = logging.getLogger(__name__)
+
+
+def _message(error: DocExchangeError) -> str:
+    return message_for(error, str(get_locale() or "vi"))
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: never redirect to another host after login.
+    if target and target.startswith("/") and not target.startswith("//"):
+        parts = urlsplit(target)
+        if not parts.netloc and not parts.scheme:
+            return target
+    return url_for("ui.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str:
+    """The sign-in page."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        svc = services()
+        try:
+            user = accounts.authenticate(
+                db(), form.username.data, form.password.data, hasher=svc.hasher, channel="ui"
+            )
+        except DocExchangeError as exc:
+            flash(_message(exc), "error")
+        else:
+            sign_in_ui(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", form=form, demo=services().settings.demo_mode)
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session (a form post, so it carries a CSRF token)."""
+    sign_out_ui()
+    return redirect(url_for("ui.login"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str) -> Response:
+    """Switch between Vietnamese and English."""
+    if code in LOCALES:
+        session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.get("/")
+def home() -> str:
+    """Landing page after sign-in."""
+    actor = current_actor()
+    unit = directory.get_unit(db(), actor.unit_code)
+    user = accounts.get_user(db(), actor.username)
+    return render_template("home.html", unit=unit, user=user)
+
+
+@bp.get("/directory")
+def directory_tree() -> str:
+    """The unit tree, browsed one unit at a time with its path and its children."""
+    session_db = db()
+    code = request.args.get("code")
+    current = directory.get_unit(session_db, code) if code else None
+    children = (
+        directory.list_units(session_db, parent=code)
+        if code
+        else [u for u in directory.list_units(session_db) if u.parent_code is None]
+    )
+    path = []
+    if current is not None:
+        path = [
+            directory.get_unit(session_db, c) for c in reversed(ancestors(session_db, code or ""))
+        ]
+    counts = directory.child_counts(session_db, [u.code for u in children])
+    return render_template(
+        "directory.html", current=current, children=children, path=path, counts=counts
+    )
+
+
+@bp.route("/users", methods=["GET", "POST"])
+def users() -> Response | str:
+    """Users of a unit; admins may pick any unit and create accounts."""
+    actor = current_actor()
+    unit_code = request.args.get("unit") or actor.unit_code
+    form = UserForm()
+    is_admin = actor.has(Role.ADMIN)
+    if request.method == "POST" and not is_admin:
+        raise Forbidden("role_required", roles=Role.ADMIN.value)
+    if form.validate_on_submit():
+        try:
+            new = accounts.NewUser.from_mapping(
+                {
+                    "username": form.username.data,
+                    "full_name": form.full_name.data,
+                    "position": form.position.data,
+                    "unit_code": form.unit_code.data,
+                    "password": form.password.data,
+                    "roles": form.roles.data,
+                }
+            )
+            accounts.create_user(db(), new, hasher=services().hasher, actor=actor)
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(_message(exc), "error")
+        else:
+            flash(form.username.data, "created")
+            return redirect(url_for("ui.users", unit=new.unit_code))
+    elif request.method == "GET":
+        form.unit_code.data = unit_code
+    unit = directory.get_unit(db(), unit_code)
+    people = accounts.list_users(db(), unit_code=unit_code, actor=actor)
+    return render_template("users.html", unit=unit, people=people, form=form, is_admin=is_admin)

@@ -1,0 +1,40 @@
+"""Per-request database session and the process-wide service container."""
+
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlalchemy.orm import Session
+
+from docexchange.services.authz import Actor
+from docexchange.services.container import Services
+
+__all__ = ["EXTENSION_KEY", "close_session", "current_actor", "db", "services"]
+
+EXTENSION_KEY = "docexchange"
+
+
+def services() -> Services:
+    """The collaborators built by ``create_app``."""
+    found: Services = current_app.extensions[EXTENSION_KEY]
+    return found
+
+
+def db() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        g.db_session = services().sessions()
+    session: Session = g.db_session
+    return session
+
+
+def close_session(_exc: BaseException | None = None) -> None:
+    """Teardown: roll back anything a failed request left open, then close."""
+    session: Session | None = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def current_actor() -> Actor:
+    """The authenticated actor; the default-deny hook guarantees one on protected routes."""
+    actor: Actor = g.actor
+    return actor

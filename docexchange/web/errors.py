@@ -1,0 +1,84 @@
+"""Every error becomes a response here: JSON for the API, a page for the UI."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import get_locale
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from docexchange.errors import DocExchangeError
+from docexchange.i18n import message_for
+
+__all__ = ["error_payload", "register_error_handlers", "wants_json"]
+
+logger = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    404: "route_not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+def wants_json() -> bool:
+    """API and machine endpoints answer JSON; everything else is a page."""
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_payload(error: DocExchangeError) -> dict[str, object]:
+    """The API contract's error object."""
+    return {
+        "error": {
+            "code": error.code,
+            "message": message_for(error, "en"),
+            "message_vi": message_for(error, "vi"),
+        }
+    }
+
+
+def _respond(error: DocExchangeError, status: int) -> tuple[Response | str, int]:
+    if wants_json():
+        response = jsonify(error_payload(error))
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="docexchange"'
+        return response, status
+    locale = str(get_locale() or "vi")
+    return (
+        render_template("error.html", message=message_for(error, locale), status=status),
+        status,
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Install the handlers on ``app``."""
+
+    @app.errorhandler(DocExchangeError)
+    def _coded(error: DocExchangeError) -> tuple[Response | str, int]:
+        if error.http_status >= 500:
+            logger.error("server error %s", error.code)
+        return _respond(error, error.http_status)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_error: CSRFError) -> tuple[Response | str, int]:
+        return _respond(DocExchangeError("csrf_failed"), 400)
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException) -> tuple[Response | str, int]:
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "route_not_found" if status < 500 else "internal_error")
+        params: dict[str, object] = {}
+        if status == 413:
+            params["limit"] = app.config.get("MAX_CONTENT_LENGTH")
+        if status >= 500:
+            params["reference"] = secrets.token_hex(6)
+        return _respond(DocExchangeError(code, **params), status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> tuple[Response | str, int]:
+        reference = secrets.token_hex(6)
+        logger.exception("unhandled error, reference %s", reference, exc_info=error)
+        return _respond(DocExchangeError("internal_error", reference=reference), 500)
