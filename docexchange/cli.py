@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -56,10 +57,15 @@ def _coded_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _services() -> Services:
+@contextmanager
+def _services() -> Iterator[Services]:
     settings = load_settings()
     _configure_logging(settings.log_level)
-    return build_services(settings)
+    svc = build_services(settings)
+    try:
+        yield svc
+    finally:
+        svc.engine.dispose()
 
 
 @click.group()
@@ -90,10 +96,20 @@ def init(
     The admin's username and password come from DOCEXCHANGE_ADMIN_USERNAME and
     DOCEXCHANGE_ADMIN_PASSWORD, or from prompts.
     """
-    svc = _services()
-    ensure_secret_key(svc.settings.instance_dir)
-    migrate(svc.engine)
-    click.echo(f"database ready: {svc.settings.database_url.split('@')[-1]}")
+    with _services() as svc:
+        ensure_secret_key(svc.settings.instance_dir)
+        migrate(svc.engine)
+        click.echo(f"database ready: {svc.settings.database_url.split('@')[-1]}")
+        _init_admin(svc, unit_code, unit_name, unit_abbreviation, unit_level)
+
+
+def _init_admin(
+    svc: Services,
+    unit_code: str | None,
+    unit_name: str | None,
+    unit_abbreviation: str,
+    unit_level: str,
+) -> None:
     with svc.sessions() as session:
         if session.scalar(select(User.id).limit(1)) is not None:
             click.echo("accounts exist already; no admin created")
@@ -143,15 +159,15 @@ def demo_command() -> None:
     """Create or refresh the demo directory and accounts (idempotent)."""
     settings = load_settings()
     marker = settings.instance_dir / DEMO_MARKER_FILE
-    svc = _services()
-    ensure_secret_key(settings.instance_dir)
-    migrate(svc.engine)
-    with svc.sessions() as session:
-        has_users = session.scalar(select(User.id).limit(1)) is not None
-        if has_users and not settings.demo_mode:
-            raise DocExchangeError("demo_refused")
-        marker.write_text("This instance holds demo data.\n", encoding="utf-8")
-        counts = demo.apply_demo(session, hasher=svc.hasher)
+    with _services() as svc:
+        ensure_secret_key(settings.instance_dir)
+        migrate(svc.engine)
+        with svc.sessions() as session:
+            has_users = session.scalar(select(User.id).limit(1)) is not None
+            if has_users and not settings.demo_mode:
+                raise DocExchangeError("demo_refused")
+            marker.write_text("This instance holds demo data.\n", encoding="utf-8")
+            counts = demo.apply_demo(session, hasher=svc.hasher)
     click.echo(
         "demo ready: {units_created} units created, {users_created} accounts created, "
         "{users_refreshed} refreshed".format(**counts)
@@ -172,13 +188,12 @@ def serve(host: str, port: int, threads: int) -> None:
     from docexchange.services.health import database_status  # noqa: PLC0415
     from docexchange.web.app import create_app  # noqa: PLC0415
 
-    svc = _services()
-    status = database_status(svc.engine)
-    if not status.ready:
-        raise DocExchangeError("database_not_ready")
-    app = create_app(services=svc)
-    click.echo(f"docexchange {__version__} serving on http://{host}:{port}")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="docexchange")
+    with _services() as svc:
+        if not database_status(svc.engine).ready:
+            raise DocExchangeError("database_not_ready")
+        app = create_app(services=svc)
+        click.echo(f"docexchange {__version__} serving on http://{host}:{port}")
+        waitress_serve(app, host=host, port=port, threads=threads, ident="docexchange")
 
 
 @main.group(name="audit")
@@ -190,8 +205,7 @@ def audit_group() -> None:
 @_coded_errors
 def audit_verify() -> None:
     """Check the hash chain; exit 1 naming the first changed, inserted or removed event."""
-    svc = _services()
-    with svc.sessions() as session:
+    with _services() as svc, svc.sessions() as session:
         count, broken = audit.verify_chain(session)
     if broken is not None:
         raise DocExchangeError(f"audit_event_{broken.problem}", seq=broken.seq)

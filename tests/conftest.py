@@ -198,3 +198,10 @@ def error_code(response: Any) -> str:
     assert set(body["error"]) == {"code", "message", "message_vi"}
     code: str = body["error"]["code"]
     return code
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test hides missing work: fail the run if anything was skipped."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and reporter.stats.get("skipped") and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

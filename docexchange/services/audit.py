@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from sqlalchemy import select, update
@@ -79,21 +79,25 @@ def record(
     return event
 
 
-def _chained(session: Session) -> Iterator[ChainedEvent]:
-    rows = session.execute(
+def _chained(session: Session) -> Generator[ChainedEvent, None, None]:
+    result = session.execute(
         select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
     )
-    for row in rows.scalars():
-        yield ChainedEvent(
-            seq=row.seq,
-            occurred_at=row.occurred_at,
-            actor=row.actor,
-            action=row.action,
-            target=row.target,
-            details=row.details,
-            prev_hash=row.prev_hash,
-            hash=row.hash,
-        )
+    try:
+        for row in result.scalars():
+            yield ChainedEvent(
+                seq=row.seq,
+                occurred_at=row.occurred_at,
+                actor=row.actor,
+                action=row.action,
+                target=row.target,
+                details=row.details,
+                prev_hash=row.prev_hash,
+                hash=row.hash,
+            )
+    finally:
+        # A break found early leaves rows unread: close the server-side cursor.
+        result.close()
 
 
 def verify_chain(session: Session) -> tuple[int, ChainBreak | None]:
@@ -103,4 +107,8 @@ def verify_chain(session: Session) -> tuple[int, ChainBreak | None]:
     """
     head = session.get(AuditHead, _HEAD_ID)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    return head_seq, find_break(_chained(session), head_seq=head_seq, head_hash=head_hash)
+    events = _chained(session)
+    try:
+        return head_seq, find_break(events, head_seq=head_seq, head_hash=head_hash)
+    finally:
+        events.close()

@@ -385,9 +385,9 @@ def import_tree(
     unchanged = 0
     successors: list[dict[str, Any]] = []
     for code in order:
-        row = by_code.get(code)
-        if row is None:
+        if code not in by_code:
             continue
+        row = by_code[code]
         values = row.row()
         successor = values.pop("successor_code")
         if code in existing:
@@ -669,3 +669,13 @@ def child_counts(session: Session, codes: Sequence[str]) -> dict[str, int]:
         .group_by(Unit.parent_code)
     )
     return {str(parent): int(count) for parent, count in rows}
+
+
+def import_file(
+    session: Session, data: bytes, fmt: str, *, max_rows: int, actor: Actor | None
+) -> ImportResult:
+    """Check the actor, then parse and import a CSV or JSON file (see :func:`import_tree`)."""
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    rows = parse_import(data, fmt, max_rows=max_rows)
+    return import_tree(session, rows, actor=actor, source=fmt)

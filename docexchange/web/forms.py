@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectMultipleField, StringField
+from wtforms import PasswordField, SelectChoice, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
 __all__ = ["LoginForm", "UserForm"]
@@ -28,11 +28,11 @@ class UserForm(FlaskForm):  # type: ignore[misc]
     roles = SelectMultipleField(
         _l("Roles"),
         choices=[
-            ("signer", _l("Signer (leader)")),
-            ("clerk", _l("Clerk")),
-            ("specialist", _l("Specialist")),
-            ("admin", _l("Administrator")),
-            ("auditor", _l("Auditor")),
+            SelectChoice("signer", _l("Signer (leader)")),
+            SelectChoice("clerk", _l("Clerk")),
+            SelectChoice("specialist", _l("Specialist")),
+            SelectChoice("admin", _l("Administrator")),
+            SelectChoice("auditor", _l("Auditor")),
         ],
         validators=[DataRequired()],
     )

@@ -23,17 +23,23 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def test_passwords_are_stored_as_argon2id_only(session: Session, services: Services, demo: None) -> None:
+def test_passwords_are_stored_as_argon2id_only(
+    session: Session, services: Services, demo: None
+) -> None:
     user = _user(session, "pt.vanthu")
     assert user.password_hash.startswith("$argon2id$")
     assert DEMO_PASSWORD not in user.password_hash
 
 
-def test_login_failures_do_not_say_which_part_was_wrong(session: Session, services: Services, demo: None) -> None:
+def test_login_failures_do_not_say_which_part_was_wrong(
+    session: Session, services: Services, demo: None
+) -> None:
     codes = set()
     for username, password in [("pt.vanthu", "wrong-password-1"), ("nobody", DEMO_PASSWORD)]:
         with pytest.raises(Unauthorized) as info:
-            accounts.authenticate(session, username, password, hasher=services.hasher, channel="api")
+            accounts.authenticate(
+                session, username, password, hasher=services.hasher, channel="api"
+            )
         codes.add((info.value.code, tuple(info.value.params)))
     assert codes == {("invalid_credentials", ())}
 
@@ -41,7 +47,9 @@ def test_login_failures_do_not_say_which_part_was_wrong(session: Session, servic
 def test_every_login_is_audited(session: Session, services: Services, demo: None) -> None:
     accounts.authenticate(session, "pt.vanthu", DEMO_PASSWORD, hasher=services.hasher, channel="ui")
     with pytest.raises(Unauthorized):
-        accounts.authenticate(session, "pt.vanthu", "not-the-password", hasher=services.hasher, channel="api")
+        accounts.authenticate(
+            session, "pt.vanthu", "not-the-password", hasher=services.hasher, channel="api"
+        )
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.action.like("login.%")).order_by(AuditEvent.seq)
     ).all()
@@ -57,7 +65,9 @@ def test_disabled_account_cannot_sign_in(session: Session, services: Services, d
     _user(session, "cm.vanthu").active = False
     session.commit()
     with pytest.raises(Unauthorized):
-        accounts.authenticate(session, "cm.vanthu", DEMO_PASSWORD, hasher=services.hasher, channel="api")
+        accounts.authenticate(
+            session, "cm.vanthu", DEMO_PASSWORD, hasher=services.hasher, channel="api"
+        )
 
 
 def test_tokens_expire_and_are_revocable(session: Session, services: Services, demo: None) -> None:
@@ -86,7 +96,10 @@ def test_visibility_of_users_by_role_and_unit(session: Session, demo: None) -> N
     commune_clerk = accounts.actor_for(_user(session, "cm.vanthu"))
     auditor = accounts.actor_for(_user(session, "thanhtra"))
     district_clerk = accounts.actor_for(_user(session, "dh.vanthu"))
-    assert {u.username for u in accounts.list_users(session, unit_code="000.21.12.H45", actor=commune_clerk)} == {
+    assert {
+        u.username
+        for u in accounts.list_users(session, unit_code="000.21.12.H45", actor=commune_clerk)
+    } == {
         "cm.lanhdao",
         "cm.vanthu",
     }
@@ -120,6 +133,10 @@ def test_new_users_are_validated(session: Session, services: Services, demo: Non
     admin = accounts.actor_for(_user(session, "admin"))
     clerk = accounts.actor_for(_user(session, "pt.vanthu"))
     with pytest.raises(Forbidden):
-        accounts.create_user(session, accounts.NewUser.from_mapping(base), hasher=services.hasher, actor=clerk)
-    created = accounts.create_user(session, accounts.NewUser.from_mapping(base), hasher=services.hasher, actor=admin)
+        accounts.create_user(
+            session, accounts.NewUser.from_mapping(base), hasher=services.hasher, actor=clerk
+        )
+    created = accounts.create_user(
+        session, accounts.NewUser.from_mapping(base), hasher=services.hasher, actor=admin
+    )
     assert created.role_names == {Role.CLERK.value}

@@ -11,7 +11,13 @@ from docexchange.storage.models import AuditEvent
 
 def _fill(session: Session, n: int) -> None:
     for i in range(n):
-        audit.record(session, actor="admin", action="test.event", target=f"t{i}", details={"i": i, "vi": "Chân Mộng"})
+        audit.record(
+            session,
+            actor="admin",
+            action="test.event",
+            target=f"t{i}",
+            details={"i": i, "vi": "Chân Mộng"},
+        )
     session.commit()
 
 
@@ -53,8 +59,14 @@ def test_inserted_row_is_named(session: Session) -> None:
     assert last is not None
     session.execute(
         insert(AuditEvent).values(
-            seq=4, occurred_at=last.occurred_at, actor="intruder", action="forged",
-            target=None, details={}, prev_hash=last.hash, hash="f" * 64,
+            seq=4,
+            occurred_at=last.occurred_at,
+            actor="intruder",
+            action="forged",
+            target=None,
+            details={},
+            prev_hash=last.hash,
+            hash="f" * 64,
         )
     )
     session.commit()

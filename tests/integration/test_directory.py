@@ -18,11 +18,23 @@ from docexchange.storage.models import AuditEvent, Unit
 ADMIN = Actor(user_id=0, username="admin", unit_code="000.00.00.H45", roles=frozenset({Role.ADMIN}))
 CLERK = Actor(user_id=0, username="clerk", unit_code="000.00.00.H45", roles=frozenset({Role.CLERK}))
 
-PROVINCE = {"code": "000.00.00.H45", "name": "UBND tỉnh Phú Thọ", "abbreviation": "UBND", "level": "province"}
+PROVINCE = {
+    "code": "000.00.00.H45",
+    "name": "UBND tỉnh Phú Thọ",
+    "abbreviation": "UBND",
+    "level": "province",
+}
 
 
 def _unit(code: str, level: str, parent: str | None, **extra: object) -> dict[str, object]:
-    return {"code": code, "name": f"Đơn vị {code}", "abbreviation": "UBND", "level": level, "parent_code": parent, **extra}
+    return {
+        "code": code,
+        "name": f"Đơn vị {code}",
+        "abbreviation": "UBND",
+        "level": level,
+        "parent_code": parent,
+        **extra,
+    }
 
 
 def _add(session: Session, data: dict[str, object]) -> Unit:
@@ -47,7 +59,9 @@ def test_three_level_tree(session: Session, three_level: None) -> None:
 def test_two_level_tree_puts_communes_under_the_province(session: Session) -> None:
     _add(session, PROVINCE)
     _add(session, _unit("000.01.00.H45", "commune", "000.00.00.H45"))
-    assert [u.code for u in directory.list_units(session, parent="000.00.00.H45")] == ["000.01.00.H45"]
+    assert [u.code for u in directory.list_units(session, parent="000.00.00.H45")] == [
+        "000.01.00.H45"
+    ]
 
 
 def test_only_admins_change_the_directory(session: Session) -> None:
@@ -63,10 +77,20 @@ def test_only_admins_change_the_directory(session: Session) -> None:
         (_unit("000.00.13.H45", "commune", None), InvalidInput, "invalid_parent_level"),
         (_unit("000.00.13.H45", "district", "000.21.12.H45"), InvalidInput, "invalid_parent_level"),
         (PROVINCE, Conflict, "unit_exists"),
-        (_unit("000.00.13.H45", "district", "000.00.00.H45", successor_code="000.00.99.H45"), InvalidInput, "successor_not_found"),
+        (
+            _unit("000.00.13.H45", "district", "000.00.00.H45", successor_code="000.00.99.H45"),
+            InvalidInput,
+            "successor_not_found",
+        ),
     ],
 )
-def test_bad_units_are_refused(session: Session, three_level: None, data: dict[str, object], error: type[DocExchangeError], code: str) -> None:
+def test_bad_units_are_refused(
+    session: Session,
+    three_level: None,
+    data: dict[str, object],
+    error: type[DocExchangeError],
+    code: str,
+) -> None:
     with pytest.raises(error) as info:
         _add(session, data)
     assert info.value.code == code
@@ -74,14 +98,20 @@ def test_bad_units_are_refused(session: Session, three_level: None, data: dict[s
 
 def test_validity_window_must_not_end_before_it_starts() -> None:
     with pytest.raises(InvalidInput) as info:
-        directory.UnitInput.from_mapping({**PROVINCE, "valid_from": "2025-07-01", "valid_to": "2025-06-30"})
+        directory.UnitInput.from_mapping(
+            {**PROVINCE, "valid_from": "2025-07-01", "valid_to": "2025-06-30"}
+        )
     assert info.value.code == "invalid_validity"
 
 
-def test_moving_a_unit_under_its_own_descendant_is_a_cycle(session: Session, three_level: None) -> None:
+def test_moving_a_unit_under_its_own_descendant_is_a_cycle(
+    session: Session, three_level: None
+) -> None:
     _add(session, _unit("000.00.02.H45", "department", "000.00.01.H45"))
     with pytest.raises(Conflict) as info:
-        directory.update_unit(session, "000.00.01.H45", {"parent_code": "000.00.02.H45"}, actor=ADMIN)
+        directory.update_unit(
+            session, "000.00.01.H45", {"parent_code": "000.00.02.H45"}, actor=ADMIN
+        )
     assert info.value.code == "unit_cycle"
     session.rollback()
     assert session.get(Unit, "000.00.01.H45").parent_code == "000.00.00.H45"  # type: ignore[union-attr]
@@ -89,10 +119,17 @@ def test_moving_a_unit_under_its_own_descendant_is_a_cycle(session: Session, thr
 
 def test_merger_closes_a_unit_and_names_its_successor(session: Session, three_level: None) -> None:
     directory.update_unit(
-        session, "000.21.12.H45", {"valid_to": "2025-06-30", "successor_code": "000.22.12.H45"}, actor=ADMIN
+        session,
+        "000.21.12.H45",
+        {"valid_to": "2025-06-30", "successor_code": "000.22.12.H45"},
+        actor=ADMIN,
     )
     unit = session.get(Unit, "000.21.12.H45")
-    assert unit is not None and unit.valid_to == date(2025, 6, 30) and unit.successor_code == "000.22.12.H45"
+    assert (
+        unit is not None
+        and unit.valid_to == date(2025, 6, 30)
+        and unit.successor_code == "000.22.12.H45"
+    )
     active = directory.list_units(session, parent="000.00.12.H45", active_on=date(2025, 7, 1))
     assert [u.code for u in active] == ["000.22.12.H45"]
     events = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()
@@ -108,12 +145,16 @@ def test_selectors_resolve_to_units(session: Session, three_level: None) -> None
     grouped = directory.resolve_recipients(session, ["group:huyen-xa", "000.22.12.H45"])
     assert [u.code for u in grouped] == ["000.22.12.H45", "000.00.12.H45"]
     directory.update_group(session, "huyen-xa", ["000.21.12.H45"], actor=ADMIN)
-    assert [u.code for u in directory.resolve_recipients(session, ["group:huyen-xa"])] == ["000.21.12.H45"]
+    assert [u.code for u in directory.resolve_recipients(session, ["group:huyen-xa"])] == [
+        "000.21.12.H45"
+    ]
 
 
 def test_closed_units_are_not_recipients(session: Session, three_level: None) -> None:
     directory.update_unit(session, "000.21.12.H45", {"valid_to": "2025-06-30"}, actor=ADMIN)
-    communes = directory.resolve_recipients(session, ["communes:000.00.12.H45"], on=date(2025, 7, 1))
+    communes = directory.resolve_recipients(
+        session, ["communes:000.00.12.H45"], on=date(2025, 7, 1)
+    )
     assert [u.code for u in communes] == ["000.22.12.H45"]
     with pytest.raises(InvalidInput):
         directory.resolve_recipients(session, ["000.21.12.H45"], on=date(2025, 7, 1))
@@ -128,9 +169,11 @@ def test_unknown_recipients_are_refused(session: Session, three_level: None) -> 
     assert info.value.code == "group_not_found"
 
 
-def test_export_then_import_round_trips_in_both_formats(session: Session, three_level: None) -> None:
+def test_export_then_import_round_trips_in_both_formats(
+    session: Session, three_level: None
+) -> None:
     exported = directory.export_tree(session)
-    assert [r["code"] for r in exported][0] == "000.00.00.H45"
+    assert exported[0]["code"] == "000.00.00.H45"
     for fmt in ("csv", "json"):
         data = directory.render_export(exported, fmt)
         rows = directory.parse_import(data, fmt, max_rows=100)
@@ -180,15 +223,23 @@ def test_import_with_a_cycle_is_refused(session: Session, three_level: None) -> 
     [
         (b"\xff\xfe not text", "csv", "import_malformed"),
         (b"code,name\n1,2\n", "csv", "import_malformed"),
-        (b"code,name,abbreviation,level\n000.00.00.H45,A,B,province,extra\n", "csv", "import_malformed"),
+        (
+            b"code,name,abbreviation,level\n000.00.00.H45,A,B,province,extra\n",
+            "csv",
+            "import_malformed",
+        ),
         (b"code,name,abbreviation,level\nbad,A,B,province\n", "csv", "import_malformed"),
         (b"{not json", "json", "import_malformed"),
         (b'{"units": 5}', "json", "import_malformed"),
         (b"[1, 2]", "json", "import_malformed"),
         (b"[]", "json", "import_empty"),
         (b"<units/>", "xml", "import_unsupported_format"),
-        (b'[{"code":"000.00.00.H45","name":"A","abbreviation":"B","level":"province"},'
-         b'{"code":"000.00.00.H45","name":"A","abbreviation":"B","level":"province"}]', "json", "import_malformed"),
+        (
+            b'[{"code":"000.00.00.H45","name":"A","abbreviation":"B","level":"province"},'
+            b'{"code":"000.00.00.H45","name":"A","abbreviation":"B","level":"province"}]',
+            "json",
+            "import_malformed",
+        ),
     ],
 )
 def test_malformed_import_files_get_a_coded_error(data: bytes, fmt: str, code: str) -> None:

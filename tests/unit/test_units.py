@@ -35,14 +35,28 @@ def test_code_decomposes_into_level_groups(code: str, depth: int, parent: str | 
 
 def test_code_groups_are_read_right_to_left() -> None:
     parsed = parse_code("001.02.03.H59")
-    assert (parsed.level1, parsed.level2, parsed.level3, parsed.level4) == ("H59", "03", "02", "001")
+    assert (parsed.level1, parsed.level2, parsed.level3, parsed.level4) == (
+        "H59",
+        "03",
+        "02",
+        "001",
+    )
     assert parsed.prefix_kind == "province"
     assert parse_code("000.00.00.G22").prefix_kind == "central"
 
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "000.00.00.h45", "00.00.00.H45", "000.00.00.H4", "000-00-00-H45", "000.00.00.H45 ", None, 12],
+    [
+        "",
+        "000.00.00.h45",
+        "00.00.00.H45",
+        "000.00.00.H4",
+        "000-00-00-H45",
+        "000.00.00.H45 ",
+        None,
+        12,
+    ],
 )
 def test_malformed_codes_are_refused_with_a_code(bad: object) -> None:
     with pytest.raises(InvalidInput) as info:

@@ -145,10 +145,10 @@ def import_units() -> Response:
     Send a multipart ``file`` (format from ``format`` or the file name), or the file itself as
     the body with ``Content-Type: text/csv`` or ``application/json``.
     """
-    actor = current_actor()
     data, fmt = _import_payload()
-    rows = directory.parse_import(data, fmt, max_rows=services().settings.max_import_rows)
-    result = directory.import_tree(db(), rows, actor=actor, source=f"api:{fmt}")
+    result = directory.import_file(
+        db(), data, fmt, max_rows=services().settings.max_import_rows, actor=current_actor()
+    )
     return jsonify(
         {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}
     )

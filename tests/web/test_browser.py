@@ -1,0 +1,110 @@
+"""What a person sees in a real browser: headless Chromium (Debian's package) via Selenium.
+
+The server is the real WSGI app on a loopback port, in a thread. Chromium and chromedriver
+must be installed (the test command installs them); their absence fails this test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.serving import make_server
+
+from docexchange.services.container import Services
+from docexchange.web.app import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def live_server(services: Services, demo: None) -> Iterator[str]:
+    demo_services = replace(services, settings=services.settings.with_overrides(demo_mode=True))
+    app = create_app(services=demo_services)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[webdriver.Chrome]:
+    options = Options()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="dx-chromium-")
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--lang=vi",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_a_clerk_signs_in_and_browses_the_directory(
+    live_server: str, browser: webdriver.Chrome
+) -> None:
+    wait = WebDriverWait(browser, 15)
+    browser.get(f"{live_server}/login")
+    heading = browser.find_element(By.TAG_NAME, "h1")
+    assert heading.text == "Đăng nhập"
+    assert browser.find_element(By.CSS_SELECTOR, "label[for=username]").text == "Tên đăng nhập"
+    assert "Bản trình diễn" in browser.find_element(By.CLASS_NAME, "demo-banner").text
+
+    browser.find_element(By.ID, "username").send_keys("pt.vanthu")
+    browser.find_element(By.ID, "password").send_keys("wrong-password")
+    browser.find_element(By.ID, "submit").click()
+    alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.error")))
+    assert alert.text == "Sai tên đăng nhập hoặc mật khẩu."
+
+    browser.find_element(By.ID, "username").clear()
+    browser.find_element(By.ID, "username").send_keys("pt.vanthu")
+    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+    browser.find_element(By.ID, "submit").click()
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào"))
+
+    browser.find_element(By.LINK_TEXT, "Danh bạ đơn vị").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "tree"), "UBND tỉnh Phú Thọ"))
+    browser.find_element(By.LINK_TEXT, "UBND tỉnh Phú Thọ").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "tree"), "UBND huyện Đoan Hùng"))
+    browser.find_element(By.LINK_TEXT, "UBND huyện Đoan Hùng").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "tree"), "UBND xã Chân Mộng"))
+    entries = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#tree li")]
+    assert len(entries) == 2
+    assert "UBND xã Minh Lương" in entries[1] and "cấp xã" in entries[1]
+
+    browser.find_element(By.LINK_TEXT, "English").click()
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Directory of units"))
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    assert "commune" in browser.find_element(By.ID, "tree").text

@@ -1,0 +1,125 @@
+"""The web pages through the Flask test client: language, CSRF, login, tree, users."""
+
+from __future__ import annotations
+
+import re
+
+from flask.testing import FlaskClient
+
+from docexchange.services.demo import DEMO_PASSWORD
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token in the form"
+    return match.group(1)
+
+
+def _login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> str:
+    page = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": _csrf(page)},
+        follow_redirects=True,
+    )
+    return response.get_data(as_text=True)
+
+
+def test_login_page_is_vietnamese_by_default(client: FlaskClient) -> None:
+    html = client.get("/login").get_data(as_text=True)
+    assert '<html lang="vi">' in html
+    assert "Đăng nhập" in html and "Tên đăng nhập" in html and "Mật khẩu" in html
+
+
+def test_language_switches_to_english_and_back(client: FlaskClient) -> None:
+    html = client.get("/lang/en?next=/login", follow_redirects=True).get_data(as_text=True)
+    assert '<html lang="en">' in html and "Sign in" in html and "Username" in html
+    html = client.get("/lang/vi?next=/login", follow_redirects=True).get_data(as_text=True)
+    assert "Đăng nhập" in html
+
+
+def test_pages_need_a_session(client: FlaskClient) -> None:
+    for path in ["/", "/directory", "/users"]:
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+
+
+def test_forms_need_a_csrf_token(client: FlaskClient, demo: None) -> None:
+    response = client.post("/login", data={"username": "pt.vanthu", "password": DEMO_PASSWORD})
+    assert response.status_code == 400
+    assert "Biểu mẫu đã hết hạn" in response.get_data(as_text=True)
+
+
+def test_wrong_password_shows_one_message(client: FlaskClient, demo: None) -> None:
+    html = _login(client, "pt.vanthu", "wrong-password")
+    assert "Sai tên đăng nhập hoặc mật khẩu." in html
+    assert client.get("/").status_code == 302
+
+
+def test_login_then_browse_the_tree(client: FlaskClient, demo: None) -> None:
+    html = _login(client, "dh.vanthu")
+    assert "Xin chào, Phạm Thị Hùng" in html
+    roots = client.get("/directory").get_data(as_text=True)
+    assert "UBND tỉnh Phú Thọ" in roots
+    district = client.get("/directory?code=000.00.12.H45").get_data(as_text=True)
+    assert "UBND xã Chân Mộng" in district and "UBND xã Minh Lương" in district
+    assert "UBND tỉnh Phú Thọ" in district  # the path back up
+    missing = client.get("/directory?code=000.99.99.H45")
+    assert missing.status_code == 404
+    assert "Không có đơn vị 000.99.99.H45." in missing.get_data(as_text=True)
+
+
+def test_users_page_respects_unit_visibility(client: FlaskClient, demo: None) -> None:
+    _login(client, "cm.vanthu")
+    own = client.get("/users").get_data(as_text=True)
+    assert "cm.lanhdao" in own and "pt.vanthu" not in own
+    other = client.get("/users?unit=000.22.12.H45")
+    assert other.status_code == 403
+    assert "Bạn không được xem" in other.get_data(as_text=True)
+
+
+def test_admin_creates_an_account_from_the_page(client: FlaskClient, demo: None) -> None:
+    _login(client, "admin")
+    page = client.get("/users?unit=000.21.12.H45").get_data(as_text=True)
+    response = client.post(
+        "/users?unit=000.21.12.H45",
+        data={
+            "csrf_token": _csrf(page),
+            "username": "cm.chuyenvien",
+            "full_name": "Ngô Văn Viên",
+            "position": "Chuyên viên",
+            "unit_code": "000.21.12.H45",
+            "password": "a-long-password-1",
+            "roles": ["specialist"],
+        },
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    assert "Đã tạo tài khoản cm.chuyenvien." in html
+    assert "Ngô Văn Viên" in html
+
+
+def test_non_admin_cannot_post_the_user_form(client: FlaskClient, demo: None) -> None:
+    _login(client, "pt.vanthu")
+    page = client.get("/users").get_data(as_text=True)
+    response = client.post("/users", data={"csrf_token": _csrf(page), "username": "x"})
+    assert response.status_code == 403
+
+
+def test_login_never_redirects_off_site(client: FlaskClient, demo: None) -> None:
+    page = client.get("/login?next=//evil.example/").get_data(as_text=True)
+    response = client.post(
+        "/login?next=//evil.example/",
+        data={"username": "pt.vanthu", "password": DEMO_PASSWORD, "csrf_token": _csrf(page)},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_logout_ends_the_session(client: FlaskClient, demo: None) -> None:
+    html = _login(client, "pt.vanthu")
+    client.post("/logout", data={"csrf_token": _csrf(html)})
+    assert client.get("/").status_code == 302
