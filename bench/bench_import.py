@@ -21,13 +21,13 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from national_tree import national_tree_csv  # noqa: E402
+from national_tree import national_tree_csv
 
-from docexchange.services import accounts, directory  # noqa: E402
-from docexchange.services.container import build_services  # noqa: E402
-from docexchange.services.schema import migrate  # noqa: E402
-from docexchange.settings import Settings  # noqa: E402
-from docexchange.web.app import create_app  # noqa: E402
+from docexchange.services import accounts, directory
+from docexchange.services.container import build_services
+from docexchange.services.schema import migrate
+from docexchange.settings import Settings
+from docexchange.web.app import create_app
 
 PASSWORD = "bench-password-123"
 
@@ -45,24 +45,40 @@ def one_run(url: str, schema: str, instance: Path) -> tuple[float, float]:
         directory.create_unit(
             session,
             directory.UnitInput.from_mapping(
-                {"code": "000.00.00.G22", "name": "Văn phòng Chính phủ", "abbreviation": "VPCP", "level": "central"}
+                {
+                    "code": "000.00.00.G22",
+                    "name": "Văn phòng Chính phủ",
+                    "abbreviation": "VPCP",
+                    "level": "central",
+                }
             ),
             actor=None,
         )
         accounts.create_user(
             session,
             accounts.NewUser.from_mapping(
-                {"username": "admin", "password": PASSWORD, "full_name": "Admin", "unit_code": "000.00.00.G22", "roles": ["admin"]}
+                {
+                    "username": "admin",
+                    "password": PASSWORD,
+                    "full_name": "Admin",
+                    "unit_code": "000.00.00.G22",
+                    "roles": ["admin"],
+                }
             ),
             hasher=svc.hasher,
             actor=None,
         )
     client = create_app(services=svc).test_client()
-    token = client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}).get_json()["token"]
+    token = client.post(
+        "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
+    ).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "text/csv"}
     data = national_tree_csv()
     timings = []
-    for expected in ({"created": 3355, "updated": 0, "unchanged": 0}, {"created": 0, "updated": 0, "unchanged": 3355}):
+    for expected in (
+        {"created": 3355, "updated": 0, "unchanged": 0},
+        {"created": 0, "updated": 0, "unchanged": 3355},
+    ):
         start = time.perf_counter()
         response = client.post("/api/v1/units/import", data=data, headers=headers)
         timings.append(time.perf_counter() - start)

@@ -34,7 +34,8 @@ def test_national_tree_imports_in_one_call(session: Session) -> None:
     assert [u.code for u in communes] == [u.code for u in children]
     assert len(communes) == 98  # 3,321 communes over 34 provinces: 23 get 98, 11 get 97
     total = sum(
-        len(directory.resolve_recipients(session, [f"communes:000.00.00.H{n:02d}"])) for n in range(1, 35)
+        len(directory.resolve_recipients(session, [f"communes:000.00.00.H{n:02d}"]))
+        for n in range(1, 35)
     )
     assert total == 3321
     exported = directory.export_tree(session)
