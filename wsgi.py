@@ -1,11 +1,25 @@
 """WSGI entry point for production servers: ``gunicorn wsgi:app``.
 
-Settings come from the ``DOCEXCHANGE_*`` environment; logging is configured here.
+Settings come from the ``DOCEXCHANGE_*`` environment; logging is configured here. The
+process refuses to start when the database is not at the newest migration.
 """
 
 import logging
+import sys
 
+from docexchange.errors import DocExchangeError
+from docexchange.i18n import message_for
+from docexchange.services.container import build_services
+from docexchange.services.health import database_status
+from docexchange.settings import load_settings
 from docexchange.web.app import create_app
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-app = create_app()
+
+try:
+    _services = build_services(load_settings())
+    if not database_status(_services.engine).ready:
+        raise DocExchangeError("database_not_ready")
+    app = create_app(services=_services)
+except DocExchangeError as exc:
+    sys.exit(f"docexchange: {message_for(exc, 'en')} / {message_for(exc, 'vi')}")

@@ -12,11 +12,40 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["GENESIS_HASH", "ChainBreak", "ChainedEvent", "event_hash", "find_break"]
+__all__ = [
+    "GENESIS_HASH",
+    "ChainBreak",
+    "ChainLink",
+    "ChainedEvent",
+    "event_hash",
+    "find_break",
+    "link_hash",
+]
 
 GENESIS_HASH = "0" * 64
+
+
+class ChainLink(Protocol):
+    """What the chain check reads of a stored event (an ORM row or a :class:`ChainedEvent`)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def actor(self) -> str | None: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def target(self) -> str | None: ...
+    @property
+    def details(self) -> dict[str, Any]: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def hash(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -88,9 +117,20 @@ def event_hash(
     ).hexdigest()
 
 
-def find_break(
-    events: Iterable[ChainedEvent], *, head_seq: int, head_hash: str
-) -> ChainBreak | None:
+def link_hash(link: ChainLink) -> str:
+    """The hash a stored event should carry, recomputed from its fields."""
+    return event_hash(
+        seq=link.seq,
+        occurred_at=link.occurred_at,
+        actor=link.actor,
+        action=link.action,
+        target=link.target,
+        details=link.details,
+        prev_hash=link.prev_hash,
+    )
+
+
+def find_break(events: Iterable[ChainLink], *, head_seq: int, head_hash: str) -> ChainBreak | None:
     """Check events in ``seq`` order against the chain and its recorded head.
 
     :param events: every stored event, ordered by ``seq``.
@@ -110,16 +150,7 @@ def find_break(
             # The numbering is continuous, so this event chains to a predecessor whose
             # content is no longer what it was when this event was appended.
             return ChainBreak(max(event.seq - 1, 1), "changed")
-        recomputed = event_hash(
-            seq=event.seq,
-            occurred_at=event.occurred_at,
-            actor=event.actor,
-            action=event.action,
-            target=event.target,
-            details=event.details,
-            prev_hash=event.prev_hash,
-        )
-        if recomputed != event.hash:
+        if link_hash(event) != event.hash:
             return ChainBreak(event.seq, "changed")
         prev_hash = event.hash
         expected_seq += 1

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from docexchange.domain.audit import GENESIS_HASH, ChainBreak, ChainedEvent, event_hash, find_break
+from docexchange.domain.audit import GENESIS_HASH, ChainBreak, event_hash, find_break
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import AuditEvent, AuditHead
 
@@ -79,22 +79,12 @@ def record(
     return event
 
 
-def _chained(session: Session) -> Generator[ChainedEvent, None, None]:
+def _stored_events(session: Session) -> Generator[AuditEvent, None, None]:
     result = session.execute(
         select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
     )
     try:
-        for row in result.scalars():
-            yield ChainedEvent(
-                seq=row.seq,
-                occurred_at=row.occurred_at,
-                actor=row.actor,
-                action=row.action,
-                target=row.target,
-                details=row.details,
-                prev_hash=row.prev_hash,
-                hash=row.hash,
-            )
+        yield from result.scalars()
     finally:
         # A break found early leaves rows unread: close the server-side cursor.
         result.close()
@@ -107,7 +97,7 @@ def verify_chain(session: Session) -> tuple[int, ChainBreak | None]:
     """
     head = session.get(AuditHead, _HEAD_ID)
     head_seq, head_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
-    events = _chained(session)
+    events = _stored_events(session)
     try:
         return head_seq, find_break(events, head_seq=head_seq, head_hash=head_hash)
     finally:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from docexchange.services import audit
+from docexchange.services.container import Services
 from docexchange.storage.models import AuditEvent
 
 
@@ -79,3 +82,26 @@ def test_the_log_is_not_rewritable_through_raw_sql_without_detection(session: Se
     session.execute(text("UPDATE audit_events SET details = '{\"i\": 99}' WHERE seq = 1"))
     session.commit()
     assert audit.verify_chain(session)[1] is not None
+
+
+def test_concurrent_appends_keep_the_chain_whole(services: Services) -> None:
+    """Four threads, each with its own connection, append at once; no gap, no fork."""
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(15):
+                with services.sessions() as s:
+                    audit.record(s, actor=f"worker{n}", action="test.concurrent", details={"i": i})
+                    s.commit()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    with services.sessions() as s:
+        assert audit.verify_chain(s) == (60, None)

@@ -142,3 +142,20 @@ def test_the_run_command_serves_the_demo(cli_env: dict[str, str]) -> None:
         server.wait(timeout=10)
         if server.stdout:
             server.stdout.close()
+
+
+def test_wsgi_entry_point_refuses_an_unmigrated_database(cli_env: dict[str, str]) -> None:
+    env = {**os.environ, **cli_env, "DOCEXCHANGE_SECRET_KEY": "k" * 40}
+    env.pop("DOCEXCHANGE_TEST_DATABASE_URL", None)
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        check=False,
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "Cơ sở dữ liệu chưa ở phiên bản lược đồ hiện hành" in done.stderr
