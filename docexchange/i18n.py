@@ -45,6 +45,16 @@ def format_message(template: str, params: dict[str, Any]) -> str:
 
 
 def message_for(error: DocExchangeError, locale: str) -> str:
-    """The message of ``error`` in ``locale`` ("vi" or "en")."""
+    """The message of ``error`` in ``locale`` ("vi" or "en").
+
+    A param that is itself a coded error (the reason of an import failure) is rendered in
+    the same language, without its final full stop.
+    """
     template = MESSAGES.get(error.code, error.code)
-    return format_message(translations(locale).gettext(template), error.params)
+    params = {
+        name: message_for(value, locale).rstrip(".")
+        if isinstance(value, DocExchangeError)
+        else value
+        for name, value in error.params.items()
+    }
+    return format_message(translations(locale).gettext(template), params)

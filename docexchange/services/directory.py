@@ -108,7 +108,7 @@ class UnitInput:
         """
         if not isinstance(data, Mapping):
             raise InvalidInput("invalid_json")
-        code = parse_code(_text(data, "code", max_length=13 + 40)).code
+        code = parse_code(_text(data, "code", max_length=64)).code
         level = UnitLevel.parse(_text(data, "level", max_length=16))
         valid_from = parse_date(data.get("valid_from"), field="valid_from")
         valid_to = parse_date(data.get("valid_to"), field="valid_to")
@@ -149,12 +149,16 @@ def list_units(
     parent: str | None = None,
     level: str | None = None,
     active_on: date | None = None,
+    roots_only: bool = False,
 ) -> Sequence[Unit]:
     """Units filtered by parent code and level, ordered by code.
 
+    :param roots_only: only units without a parent (the tops of the tree).
     :raises NotFound: ``unit_not_found`` when ``parent`` does not exist.
     """
     query = select(Unit).order_by(Unit.code)
+    if roots_only:
+        query = query.where(Unit.parent_code.is_(None))
     if parent:
         get_unit(session, parent)
         query = query.where(Unit.parent_code == parent)
@@ -275,25 +279,23 @@ def parse_import(data: bytes, fmt: str, *, max_rows: int) -> list[UnitInput]:
         try:
             parsed = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidInput("import_malformed", row=0, reason=f"not JSON ({exc})") from None
+            raise _malformed(0, "import_not_json", detail=str(exc)[:120]) from None
         if isinstance(parsed, dict) and isinstance(parsed.get("units"), list):
             records = parsed["units"]
         elif isinstance(parsed, list):
             records = parsed
         else:
-            raise InvalidInput("import_malformed", row=0, reason="expected a list of units")
+            raise _malformed(0, "import_not_a_list")
     elif fmt == "csv":
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise InvalidInput("import_malformed", row=0, reason="not UTF-8 text") from None
+            raise _malformed(0, "import_not_utf8") from None
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = reader.fieldnames or []
         missing = [n for n in ("code", "name", "abbreviation", "level") if n not in header]
         if missing:
-            raise InvalidInput(
-                "import_malformed", row=0, reason="missing columns " + ", ".join(missing)
-            )
+            raise _malformed(0, "import_missing_columns", columns=", ".join(missing))
         try:
             records = []
             for record in reader:
@@ -301,7 +303,7 @@ def parse_import(data: bytes, fmt: str, *, max_rows: int) -> list[UnitInput]:
                 if len(records) > max_rows:
                     break
         except csv.Error as exc:
-            raise InvalidInput("import_malformed", row=reader.line_num, reason=str(exc)) from None
+            raise _malformed(reader.line_num, "import_bad_csv", detail=str(exc)[:120]) from None
     else:
         raise InvalidInput("import_unsupported_format", format=fmt[:20])
     if len(records) > max_rows:
@@ -312,23 +314,23 @@ def parse_import(data: bytes, fmt: str, *, max_rows: int) -> list[UnitInput]:
     seen: set[str] = set()
     for number, record in enumerate(records, start=1):
         if not isinstance(record, Mapping):
-            raise InvalidInput("import_malformed", row=number, reason="not an object")
+            raise _malformed(number, "import_not_an_object")
         if None in record:  # a CSV line with more fields than the header
-            raise InvalidInput("import_malformed", row=number, reason="too many fields")
+            raise _malformed(number, "import_too_many_fields")
         try:
             unit = UnitInput.from_mapping(record)
         except DocExchangeError as exc:
-            raise InvalidInput("import_malformed", row=number, reason=_reason(exc)) from None
+            raise InvalidInput("import_malformed", row=number, reason=exc) from None
         if unit.code in seen:
-            raise InvalidInput("import_malformed", row=number, reason=f"{unit.code} appears twice")
+            raise _malformed(number, "import_duplicate_code", code=unit.code)
         seen.add(unit.code)
         rows.append(unit)
     return rows
 
 
-def _reason(exc: DocExchangeError) -> str:
-    detail = ", ".join(f"{k}={v}" for k, v in sorted(exc.params.items()))
-    return f"{exc.code} ({detail})" if detail else exc.code
+def _malformed(row: int, reason: str, **params: object) -> InvalidInput:
+    # The reason is itself a coded error, rendered in the reader's language at the edge.
+    return InvalidInput("import_malformed", row=row, reason=InvalidInput(reason, **params))
 
 
 def import_tree(
@@ -376,7 +378,16 @@ def import_tree(
             if row.successor_code is not None and row.successor_code not in levels:
                 raise InvalidInput("successor_not_found", code=row.successor_code)
         except DocExchangeError as exc:
-            raise InvalidInput("import_malformed", row=n, reason=_reason(exc)) from None
+            raise InvalidInput("import_malformed", row=n, reason=exc) from None
+    # A unit already in the directory, not in the file, must still fit under its parent
+    # when the file changes that parent's level.
+    for code, parent in parents.items():
+        if code in number_of or parent not in number_of:
+            continue
+        try:
+            check_parent_level(levels[code], levels[parent])
+        except DocExchangeError as exc:
+            raise InvalidInput("import_malformed", row=number_of[parent], reason=exc) from None
     order = topological_order(parents)  # raises unit_cycle
     by_code = {row.code: row for row in rows}
     now = utcnow()

@@ -60,8 +60,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.token_ttl_seconds),
         WTF_CSRF_TIME_LIMIT=settings.token_ttl_seconds,
-        JSON_SORT_KEYS=False,
     )
+    # Vietnamese names stay readable in API answers; fields keep their documented order.
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = services or build_services(settings)
     babel.init_app(
         app,

@@ -253,3 +253,31 @@ def test_import_row_limit() -> None:
     with pytest.raises(InvalidInput) as info:
         directory.parse_import(data, "csv", max_rows=10)
     assert info.value.code == "import_too_many_rows"
+
+
+def test_import_cannot_strand_existing_children(session: Session, three_level: None) -> None:
+    """Turning the district into a department would leave its communes under a department."""
+    rows = directory.parse_import(
+        json.dumps([_unit("000.00.12.H45", "department", "000.00.00.H45")]).encode(),
+        "json",
+        max_rows=10,
+    )
+    with pytest.raises(InvalidInput) as info:
+        directory.import_tree(session, rows, actor=ADMIN)
+    assert info.value.code == "import_malformed"
+    assert info.value.params["row"] == 1
+    reason = info.value.params["reason"]
+    assert isinstance(reason, DocExchangeError) and reason.code == "invalid_parent_level"
+
+
+def test_import_errors_read_in_both_languages() -> None:
+    from docexchange.i18n import message_for
+
+    with pytest.raises(InvalidInput) as info:
+        directory.parse_import(b"code,name\n1,2\n", "csv", max_rows=10)
+    assert message_for(info.value, "en") == (
+        "Import file, row 0: the header lacks the columns abbreviation, level."
+    )
+    assert message_for(info.value, "vi") == (
+        "Tệp nhập, dòng 0: dòng tiêu đề thiếu các cột abbreviation, level."
+    )

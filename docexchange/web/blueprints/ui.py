@@ -83,16 +83,11 @@ def directory_tree() -> str:
     session_db = db()
     code = request.args.get("code")
     current = directory.get_unit(session_db, code) if code else None
-    children = (
-        directory.list_units(session_db, parent=code)
-        if code
-        else [u for u in directory.list_units(session_db) if u.parent_code is None]
-    )
+    children = directory.list_units(session_db, parent=code, roots_only=not code)
     path = []
     if current is not None:
-        path = [
-            directory.get_unit(session_db, c) for c in reversed(ancestors(session_db, code or ""))
-        ]
+        chain = reversed(ancestors(session_db, current.code))
+        path = [directory.get_unit(session_db, c) for c in chain]
     counts = directory.child_counts(session_db, [u.code for u in children])
     return render_template(
         "directory.html", current=current, children=children, path=path, counts=counts
