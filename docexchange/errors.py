@@ -18,6 +18,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "PayloadTooLarge",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -74,6 +75,12 @@ class PayloadTooLarge(DocExchangeError):
     """The upload exceeds a configured limit."""
 
     http_status = 413
+
+
+class TooManyRequests(DocExchangeError):
+    """The caller must wait before trying again (login throttling)."""
+
+    http_status = 429
 
 
 class ConfigurationError(DocExchangeError):

@@ -40,6 +40,9 @@ MESSAGES: dict[str, str] = {
     "csrf_failed": N_("The form has expired or was not sent from this site. Please try again."),
     # authentication and authorisation
     "invalid_credentials": N_("Wrong username or password."),
+    "too_many_attempts": N_(
+        "Too many failed sign-ins for this account. Try again in {minutes} minutes."
+    ),
     "authentication_required": N_("You must sign in first."),
     "token_invalid": N_("The access token is not valid."),
     "token_expired": N_("The access token has expired. Please sign in again."),

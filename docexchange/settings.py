@@ -53,6 +53,9 @@ class Settings:
     token_ttl_seconds: int = 8 * 3600
     default_locale: str = "vi"
     log_level: str = "INFO"
+    #: Failed logins for one username within the window before further tries are refused.
+    login_max_failures: int = 10
+    login_window_seconds: int = 900
     #: Argon2id cost for password hashes (OWASP: at least 19 MiB and 2 passes).
     argon2_memory_kib: int = 65536
     argon2_time_cost: int = 3
@@ -90,6 +93,8 @@ _INT_FIELDS = {
     "TOKEN_TTL_SECONDS": "token_ttl_seconds",
     "ARGON2_MEMORY_KIB": "argon2_memory_kib",
     "ARGON2_TIME_COST": "argon2_time_cost",
+    "LOGIN_MAX_FAILURES": "login_max_failures",
+    "LOGIN_WINDOW_SECONDS": "login_window_seconds",
 }
 _STR_FIELDS = {
     "DATABASE_URL": "database_url",

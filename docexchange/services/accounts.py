@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import (
@@ -21,14 +21,15 @@ from docexchange.domain.accounts import (
     check_username,
     parse_roles,
 )
-from docexchange.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from docexchange.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role, require_unit_visible, role_set
 from docexchange.storage.base import utcnow
-from docexchange.storage.models import ApiToken, Unit, User, UserRole
+from docexchange.storage.models import ApiToken, AuditEvent, Unit, User, UserRole
 
 __all__ = [
     "IssuedToken",
+    "LoginPolicy",
     "NewUser",
     "actor_for",
     "authenticate",
@@ -175,14 +176,57 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _dummy_hashes[key]
 
 
+@dataclass(frozen=True)
+class LoginPolicy:
+    """Online guessing limit: at most ``max_failures`` failed logins per ``window_seconds``."""
+
+    max_failures: int = 10
+    window_seconds: int = 900
+
+
+def _recent_failures(session: Session, username: str, policy: LoginPolicy) -> int:
+    since = utcnow() - timedelta(seconds=policy.window_seconds)
+    count = session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.target == username,
+            AuditEvent.action == "login.failure",
+            AuditEvent.occurred_at >= since,
+        )
+    )
+    return int(count or 0)
+
+
 def authenticate(
-    session: Session, username: str, password: str, *, hasher: PasswordHasher, channel: str
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    hasher: PasswordHasher,
+    channel: str,
+    policy: LoginPolicy | None = None,
 ) -> User:
     """Check a username and password; record the attempt either way.
 
     :param channel: ``api`` or ``ui``, recorded in the audit event.
+    :param policy: the guessing limit (defaults to :class:`LoginPolicy`).
     :raises Unauthorized: ``invalid_credentials`` (never says which part was wrong).
+    :raises TooManyRequests: ``too_many_attempts`` after too many recent failures; the
+        password is then not even checked.
     """
+    username = username[:200]
+    limit = policy or LoginPolicy()
+    if _recent_failures(session, username, limit) >= limit.max_failures:
+        audit.record(
+            session,
+            actor=None,
+            action="login.throttled",
+            target=username,
+            details={"channel": channel},
+        )
+        session.commit()
+        raise TooManyRequests("too_many_attempts", minutes=max(1, limit.window_seconds // 60))
     user = session.scalar(select(User).where(User.username == username))
     reason: str | None = None
     if user is None:
@@ -201,7 +245,7 @@ def authenticate(
             session,
             actor=None,
             action="login.failure",
-            target=username[:200],
+            target=username,
             details={"channel": channel, "reason": reason},
         )
         session.commit()

@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from docexchange.services.accounts import LoginPolicy
 from docexchange.settings import Settings
 from docexchange.storage.base import make_engine, make_sessionmaker
 
@@ -22,6 +23,7 @@ class Services:
     engine: Engine
     sessions: sessionmaker[Session]
     hasher: PasswordHasher
+    login_policy: LoginPolicy
 
 
 def build_services(settings: Settings) -> Services:
@@ -33,5 +35,12 @@ def build_services(settings: Settings) -> Services:
         parallelism=1,
     )
     return Services(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine), hasher=hasher
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        hasher=hasher,
+        login_policy=LoginPolicy(
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+        ),
     )

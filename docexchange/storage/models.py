@@ -145,7 +145,10 @@ class AuditEvent(Base):
     """One append-only, hash-chained audit event."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_action_at", "action", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_events_action_at", "action", "occurred_at"),
+        Index("ix_audit_events_target_at", "target", "occurred_at"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -327,3 +327,24 @@ def test_openapi_document_is_valid_and_covers_every_route(client: FlaskClient, a
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             served.add((method, path))
     assert served - documented == set()
+
+
+def test_repeated_failed_logins_are_throttled_per_account(
+    client: FlaskClient, demo: None, services: Services
+) -> None:
+    limit = services.login_policy.max_failures
+    for _ in range(limit):
+        response = client.post(
+            "/api/v1/auth/login", json={"username": "cm.vanthu", "password": "guess"}
+        )
+        assert response.status_code == 401
+    blocked = client.post(
+        "/api/v1/auth/login", json={"username": "cm.vanthu", "password": "demo-Password-1"}
+    )
+    assert (blocked.status_code, error_code(blocked)) == (429, "too_many_attempts")
+    assert "Thử lại sau 15 phút" in blocked.get_json()["error"]["message_vi"]
+    # Another account is not affected.
+    assert login_token(client, "ml.vanthu")
+    with services.sessions() as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target == "cm.vanthu")).all()
+    assert actions.count("login.failure") == limit and actions.count("login.throttled") == 1

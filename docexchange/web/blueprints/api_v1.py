@@ -40,7 +40,9 @@ def login() -> Response:
     if not isinstance(password, str) or not password:
         raise InvalidInput("missing_field", field="password")
     svc = services()
-    user = accounts.authenticate(db(), username, password, hasher=svc.hasher, channel="api")
+    user = accounts.authenticate(
+        db(), username, password, hasher=svc.hasher, channel="api", policy=svc.login_policy
+    )
     issued = accounts.issue_token(db(), user, ttl_seconds=svc.settings.token_ttl_seconds)
     return jsonify(
         {

@@ -43,7 +43,12 @@ def login() -> Response | str:
         svc = services()
         try:
             user = accounts.authenticate(
-                db(), form.username.data, form.password.data, hasher=svc.hasher, channel="ui"
+                db(),
+                form.username.data,
+                form.password.data,
+                hasher=svc.hasher,
+                channel="ui",
+                policy=svc.login_policy,
             )
         except DocExchangeError as exc:
             flash(_message(exc), "error")

@@ -33,6 +33,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_action_at', ['action', 'occurred_at'], unique=False)
+        batch_op.create_index('ix_audit_events_target_at', ['target', 'occurred_at'], unique=False)
 
     audit_head = op.create_table('audit_head',
     sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
@@ -138,6 +139,7 @@ def downgrade() -> None:
     op.drop_table('unit_groups')
     op.drop_table('audit_head')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_target_at')
         batch_op.drop_index('ix_audit_events_action_at')
 
     op.drop_table('audit_events')
