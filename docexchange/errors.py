@@ -20,6 +20,7 @@ __all__ = [
     "PayloadTooLarge",
     "TooManyRequests",
     "Unauthorized",
+    "invalid_field",
 ]
 
 
@@ -45,6 +46,11 @@ class InvalidInput(DocExchangeError):
     """The request is malformed or breaks a domain rule."""
 
     http_status = 422
+
+
+def invalid_field(field: str, reason: str, **params: Any) -> InvalidInput:
+    """``invalid_field`` whose reason is itself a coded message (translated at the edge)."""
+    return InvalidInput("invalid_field", field=field, reason=InvalidInput(reason, **params))
 
 
 class Unauthorized(DocExchangeError):

@@ -30,6 +30,12 @@ MESSAGES: dict[str, str] = {
     "invalid_json": N_("The request body must be a JSON object."),
     "missing_field": N_("The field '{field}' is required."),
     "invalid_field": N_("The field '{field}' is invalid: {reason}."),
+    # reasons inside invalid_field
+    "reason_max_length": N_("at most {max_length} characters"),
+    "reason_length": N_("{low} to {high} characters"),
+    "reason_not_updatable": N_("it cannot be changed"),
+    "reason_non_empty_list": N_("a non-empty list is needed"),
+    "reason_unit_closed": N_("unit {code} is closed"),
     "invalid_date": N_("The field '{field}' must be a date written YYYY-MM-DD."),
     "payload_too_large": N_("The upload is larger than the limit of {limit} bytes."),
     "route_not_found": N_("There is no such page or API call."),

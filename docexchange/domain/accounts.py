@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 from enum import StrEnum
 
-from docexchange.errors import InvalidInput
+from docexchange.errors import InvalidInput, invalid_field
 
 __all__ = ["MIN_PASSWORD_LENGTH", "Role", "check_password_policy", "check_username", "parse_roles"]
 
@@ -30,7 +30,7 @@ def parse_roles(values: object) -> frozenset[Role]:
     :raises InvalidInput: ``invalid_role`` or ``invalid_field``.
     """
     if not isinstance(values, list | tuple) or not values:
-        raise InvalidInput("invalid_field", field="roles", reason="a non-empty list of roles")
+        raise invalid_field("roles", "reason_non_empty_list")
     roles: set[Role] = set()
     for value in values:
         try:

@@ -21,7 +21,14 @@ from docexchange.domain.accounts import (
     check_username,
     parse_roles,
 )
-from docexchange.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from docexchange.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    invalid_field,
+)
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role, require_unit_visible, role_set
 from docexchange.storage.base import utcnow
@@ -67,9 +74,9 @@ class NewUser:
         full_name = str(data["full_name"]).strip()
         position = str(data.get("position") or "").strip()
         if not 1 <= len(full_name) <= 100:
-            raise InvalidInput("invalid_field", field="full_name", reason="1 to 100 characters")
+            raise invalid_field("full_name", "reason_length", low=1, high=100)
         if len(position) > 100:
-            raise InvalidInput("invalid_field", field="position", reason="at most 100 characters")
+            raise invalid_field("position", "reason_max_length", max_length=100)
         return cls(
             username=check_username(data["username"]),
             password=check_password_policy(data["password"]),

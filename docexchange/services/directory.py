@@ -30,7 +30,7 @@ from docexchange.domain.units import (
     parse_selector,
     topological_order,
 )
-from docexchange.errors import Conflict, DocExchangeError, InvalidInput, NotFound
+from docexchange.errors import Conflict, DocExchangeError, InvalidInput, NotFound, invalid_field
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
 from docexchange.storage.base import utcnow
@@ -76,7 +76,7 @@ def _text(data: Mapping[str, Any], name: str, *, max_length: int, required: bool
     if required and not value:
         raise InvalidInput("missing_field", field=name)
     if len(value) > max_length:
-        raise InvalidInput("invalid_field", field=name, reason=f"at most {max_length} characters")
+        raise invalid_field(name, "reason_max_length", max_length=max_length)
     return value
 
 
@@ -223,7 +223,7 @@ def update_unit(session: Session, code: str, changes: Mapping[str, Any], *, acto
         raise InvalidInput("invalid_json")
     for name in changes:
         if name not in _UPDATABLE:
-            raise InvalidInput("invalid_field", field=str(name)[:40], reason="cannot be changed")
+            raise invalid_field(str(name)[:40], "reason_not_updatable")
     merged = {name: getattr(unit, name) for name in EXPORT_FIELDS}
     merged.update(changes)
     new = UnitInput.from_mapping(merged)
@@ -511,7 +511,7 @@ def get_group(session: Session, name: str) -> UnitGroup:
 
 def _member_codes(session: Session, codes: object) -> list[str]:
     if not isinstance(codes, list) or not codes:
-        raise InvalidInput("invalid_field", field="members", reason="a non-empty list of codes")
+        raise invalid_field("members", "reason_non_empty_list")
     checked = dedupe(parse_code(c).code for c in codes)
     known = set(session.scalars(select(Unit.code).where(Unit.code.in_(checked))))
     for code in checked:
@@ -624,7 +624,7 @@ def resolve_recipients(
     """
     day = on or today_vn()
     if not isinstance(selectors, list | tuple) or not selectors:
-        raise InvalidInput("invalid_field", field="recipients", reason="a non-empty list")
+        raise invalid_field("recipients", "reason_non_empty_list")
     found: dict[str, Unit] = {}
     for raw in selectors:
         selector = parse_selector(raw)
@@ -643,9 +643,7 @@ def resolve_recipients(
                 raise InvalidInput("unit_not_found", code=selector.argument)
             if selector.kind is SelectorKind.UNIT:
                 if not is_active(anchor.valid_from, anchor.valid_to, day):
-                    raise InvalidInput(
-                        "invalid_field", field="recipients", reason=f"{anchor.code} is closed"
-                    )
+                    raise invalid_field("recipients", "reason_unit_closed", code=anchor.code)
                 units = [anchor]
             elif selector.kind is SelectorKind.CHILDREN:
                 units = session.scalars(

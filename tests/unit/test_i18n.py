@@ -39,7 +39,7 @@ def test_every_string_in_code_and_templates_has_a_vietnamese_translation() -> No
 def test_every_raised_error_code_has_a_message() -> None:
     pattern = re.compile(
         r"(?:InvalidInput|NotFound|Forbidden|Conflict|Unauthorized|PayloadTooLarge|"
-        r"ConfigurationError|DocExchangeError|_malformed\(\s*[\w.]+,)\(?\s*\"([a-z_]+)\""
+        r"ConfigurationError|DocExchangeError|_malformed\(\s*[\w.]+,|invalid_field\(\s*[^,]+,)\(?\s*\"([a-z_]+)\""
     )
     raised = set()
     for path in (ROOT / "docexchange").rglob("*.py"):
@@ -54,3 +54,11 @@ def test_messages_render_in_both_languages_with_params() -> None:
     assert message_for(error, "vi") == "Không có đơn vị 000.99.99.H45."
     unknown = DocExchangeError("no_such_code")
     assert message_for(unknown, "vi") == "no_such_code"
+
+
+def test_field_reasons_are_translated_too() -> None:
+    from docexchange.errors import invalid_field
+
+    error = invalid_field("position", "reason_max_length", max_length=100)
+    assert message_for(error, "en") == "The field 'position' is invalid: at most 100 characters."
+    assert message_for(error, "vi") == "Trường 'position' không hợp lệ: tối đa 100 ký tự."
