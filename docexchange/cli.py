@@ -167,13 +167,13 @@ def demo_command() -> None:
             if has_users and not settings.demo_mode:
                 raise DocExchangeError("demo_refused")
             marker.write_text("This instance holds demo data.\n", encoding="utf-8")
-            counts = demo.apply_demo(session, hasher=svc.hasher)
+            counts = demo.apply_demo(session, hasher=svc.hasher, keys=svc.keys)
     click.echo(
         "demo ready: {units_created} units created, {users_created} accounts created, "
-        "{users_refreshed} refreshed".format(**counts)
+        "{users_refreshed} refreshed, {tokens_created} tokens created".format(**counts)
     )
     click.echo(f"accounts: {', '.join(u.username for u in demo.DEMO_USERS)}")
-    click.echo(f"password: {demo.DEMO_PASSWORD}")
+    click.echo(f"password: {demo.DEMO_PASSWORD}, token PIN: {demo.DEMO_PIN}")
 
 
 @main.command()
@@ -194,6 +194,32 @@ def serve(host: str, port: int, threads: int) -> None:
         app = create_app(services=svc)
         click.echo(f"docexchange {__version__} serving on http://{host}:{port}")
         waitress_serve(app, host=host, port=port, threads=threads, ident="docexchange")
+
+
+@main.group(name="tokens")
+def tokens_group() -> None:
+    """Signing tokens."""
+
+
+@tokens_group.command(name="doctor")
+@_coded_errors
+def tokens_doctor() -> None:
+    """List the tokens of the configured PKCS#11 module: labels, keys, certificates, expiry."""
+    from pki.tokens import list_tokens  # noqa: PLC0415 - loads the PKCS#11 module
+
+    with _services() as svc:
+        _ = svc.keys.softhsm
+        found = list_tokens(svc.settings.pkcs11_module)
+    if not found:
+        click.echo("no initialised tokens")
+    for info in found:
+        key = "key" if info.has_key else "NO KEY"
+        cert = (
+            f"{info.certificate_subject} (until {info.certificate_not_after})"
+            if info.certificate_subject
+            else "NO CERTIFICATE"
+        )
+        click.echo(f"{info.label:<32} {key:<6} {cert}")
 
 
 @main.group(name="audit")

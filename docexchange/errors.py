@@ -16,6 +16,7 @@ __all__ = [
     "DocExchangeError",
     "Forbidden",
     "InvalidInput",
+    "Locked",
     "NotFound",
     "PayloadTooLarge",
     "TooManyRequests",
@@ -75,6 +76,12 @@ class Conflict(DocExchangeError):
     """The request clashes with the current state (duplicate, cycle, bad transition)."""
 
     http_status = 409
+
+
+class Locked(DocExchangeError):
+    """The resource is locked until someone with the right to unlock it acts."""
+
+    http_status = 423
 
 
 class PayloadTooLarge(DocExchangeError):

@@ -106,6 +106,35 @@ MESSAGES: dict[str, str] = {
     "demo_refused": N_(
         "The demo data can only be written to an instance in demo mode or to an empty one."
     ),
+    # field reasons (continued)
+    "reason_one_of": N_("one of {values}"),
+    "reason_boolean": N_("true or false"),
+    # documents
+    "invalid_doc_type": N_(
+        "'{doc_type}' is not a document type of Decree 30/2020 (e.g. QĐ, TB, CV)."
+    ),
+    "pdf_not_pdf": N_("The file is not a PDF."),
+    "pdf_encrypted": N_("The PDF is encrypted; upload it without a password."),
+    "pdf_broken": N_("The PDF is damaged and cannot be read."),
+    "document_not_found": N_("Document {id} does not exist or is not visible to you."),
+    "document_not_signable": N_("Document {id} is {state} and can no longer be signed."),
+    "document_already_signed": N_("You have already signed document {id}."),
+    "document_not_issuable": N_(
+        "Document {id} is {state}: only a document signed by its leader can be issued."
+    ),
+    "numbering_busy": N_("Numbering for unit {code} is busy; please try again."),
+    "signing_failed": N_("Document {id} could not be signed."),
+    # tokens
+    "invalid_pin_format": N_("A PIN is 4 to 32 characters."),
+    "pin_incorrect": N_("Wrong PIN. {attempts_left} attempts left before the token is locked."),
+    "token_locked": N_("Token {label} is locked after too many wrong PINs; ask an administrator."),
+    "token_not_found": N_("Token {label} does not exist or has no signing key."),
+    "token_exists": N_("Token {label} already exists."),
+    "token_unavailable": N_("Token {label} cannot be used right now."),
+    "token_not_locked": N_("Token {label} is not locked."),
+    "certificate_revoked": N_(
+        "The certificate on token {label} has been revoked; signing refused."
+    ),
     # audit
     "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
     "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),

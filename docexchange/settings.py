@@ -59,6 +59,12 @@ class Settings:
     #: Argon2id cost for password hashes (OWASP: at least 19 MiB and 2 passes).
     argon2_memory_kib: int = 65536
     argon2_time_cost: int = 3
+    #: PKCS#11 module of the tokens (SoftHSM2 by default; a vendor or HSM module drops in).
+    pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    #: Consecutive wrong PINs before a token is locked until an admin unlocks it.
+    max_pin_failures: int = 5
+    #: Time-stamp signatures (PAdES B-T) with the instance's TSA.
+    timestamp_signatures: bool = True
     #: Cookies only over HTTPS; on by default outside demo mode.
     secure_cookies: bool = False
 
@@ -95,6 +101,7 @@ _INT_FIELDS = {
     "ARGON2_TIME_COST": "argon2_time_cost",
     "LOGIN_MAX_FAILURES": "login_max_failures",
     "LOGIN_WINDOW_SECONDS": "login_window_seconds",
+    "MAX_PIN_FAILURES": "max_pin_failures",
 }
 _STR_FIELDS = {
     "DATABASE_URL": "database_url",
@@ -102,8 +109,13 @@ _STR_FIELDS = {
     "SECRET_KEY": "secret_key",
     "DEFAULT_LOCALE": "default_locale",
     "LOG_LEVEL": "log_level",
+    "PKCS11_MODULE": "pkcs11_module",
 }
-_BOOL_FIELDS = {"DEMO": "demo_mode", "SECURE_COOKIES": "secure_cookies"}
+_BOOL_FIELDS = {
+    "DEMO": "demo_mode",
+    "SECURE_COOKIES": "secure_cookies",
+    "TIMESTAMP_SIGNATURES": "timestamp_signatures",
+}
 _KNOWN = {"INSTANCE", *_INT_FIELDS, *_STR_FIELDS, *_BOOL_FIELDS}
 # Variables read by other parts of the project (tests, tools), not by the server settings.
 _FOREIGN = {

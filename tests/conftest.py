@@ -151,6 +151,18 @@ def session(services: Services) -> Iterator[Session]:
         yield s
 
 
+@pytest.fixture(scope="session")
+def signing_tokens(migrated_services: Services) -> None:
+    """Tokens for every demo account and unit (PIN 123456), made once per run.
+
+    They live in the run's instance folder; the database rows made on the way are wiped,
+    and each test that needs people creates them again with the ``demo`` fixture.
+    """
+    with migrated_services.sessions() as s:
+        apply_demo(s, hasher=migrated_services.hasher, keys=migrated_services.keys)
+    _wipe(migrated_services.engine)
+
+
 @pytest.fixture
 def demo(services: Services) -> None:
     with services.sessions() as s:

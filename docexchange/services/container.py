@@ -9,21 +9,25 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from docexchange.services.accounts import LoginPolicy
+from docexchange.services.keys import KeyMaterial
 from docexchange.settings import Settings
 from docexchange.storage.base import make_engine, make_sessionmaker
+from docexchange.storage.blobs import BlobStore
 
 __all__ = ["Services", "build_services"]
 
 
 @dataclass(frozen=True)
 class Services:
-    """Long-lived collaborators: settings, database engine, session factory, password hasher."""
+    """Long-lived collaborators: settings, database, hashing, blobs, keys."""
 
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
     hasher: PasswordHasher
     login_policy: LoginPolicy
+    blobs: BlobStore
+    keys: KeyMaterial
 
 
 def build_services(settings: Settings) -> Services:
@@ -42,5 +46,11 @@ def build_services(settings: Settings) -> Services:
         login_policy=LoginPolicy(
             max_failures=settings.login_max_failures,
             window_seconds=settings.login_window_seconds,
+        ),
+        blobs=BlobStore(settings.blob_dir),
+        keys=KeyMaterial(
+            hsm_dir=settings.instance_dir / "hsm",
+            pki_dir=settings.instance_dir / "pki",
+            module_path=settings.pkcs11_module,
         ),
     )

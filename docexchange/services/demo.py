@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -10,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
-from docexchange.services import accounts, audit, directory
+from docexchange.errors import Conflict
+from docexchange.services import accounts, audit, directory, tokens
+from docexchange.services.keys import KeyMaterial
 from docexchange.storage.models import User, UserRole
 
 __all__ = ["DEMO_PASSWORD", "DEMO_UNITS", "DEMO_USERS", "DemoUser", "apply_demo"]
@@ -81,10 +85,14 @@ DEMO_USERS: list[DemoUser] = [
 ]
 
 
-def apply_demo(session: Session, *, hasher: PasswordHasher) -> dict[str, int]:
+def apply_demo(
+    session: Session, *, hasher: PasswordHasher, keys: KeyMaterial | None = None
+) -> dict[str, int]:
     """Create or refresh the demo units and accounts; running it twice changes nothing.
 
-    Existing demo accounts get their demo password, unit and roles back.
+    Existing demo accounts get their demo password, unit and roles back. With ``keys``,
+    every demo account and unit also gets a token (PIN ``123456``) with a certificate from
+    the demo CA, unless it has one.
     """
     rows = [directory.UnitInput.from_mapping(u) for u in DEMO_UNITS]
     result = directory.import_tree(session, rows, actor=None, source="demo")
@@ -126,8 +134,47 @@ def apply_demo(session: Session, *, hasher: PasswordHasher) -> dict[str, int]:
         audit.record(session, actor="system", action="user.demo_refresh", target=spec.username)
         session.commit()
         refreshed += 1
+    tokens_created = 0
+    if keys is not None:
+        for spec in DEMO_USERS:
+            tokens_created += _ensure(
+                functools.partial(
+                    tokens.provision_user_token,
+                    session,
+                    spec.username,
+                    DEMO_PIN,
+                    keys=keys,
+                    actor=None,
+                )
+            )
+        for unit in DEMO_UNITS:
+            tokens_created += _ensure(
+                functools.partial(
+                    tokens.provision_unit_token,
+                    session,
+                    str(unit["code"]),
+                    DEMO_PIN,
+                    keys=keys,
+                    actor=None,
+                )
+            )
     logger.info("demo data: %d units created, %d users created", result.created, created)
-    return {"units_created": result.created, "users_created": created, "users_refreshed": refreshed}
+    return {
+        "units_created": result.created,
+        "users_created": created,
+        "users_refreshed": refreshed,
+        "tokens_created": tokens_created,
+    }
+
+
+def _ensure(provision: Callable[[], object]) -> int:
+    try:
+        provision()
+    except Conflict as exc:
+        if exc.code != "token_exists":
+            raise
+        return 0
+    return 1
 
 
 def _verifies(hasher: PasswordHasher, stored: str) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -23,6 +24,10 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "Document",
+    "DocumentSignature",
+    "NumberCounter",
+    "TokenState",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",
@@ -168,3 +173,86 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class Document(Base):
+    """An outgoing document of one unit and the PDF revisions it went through."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        Index("ix_documents_sender_state", "sender_code", "state"),
+        UniqueConstraint("sender_code", "issued_year", "series", "number", name="number"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sender_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT")
+    )
+    created_by: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(500))
+    doc_type: Mapped[str] = mapped_column(String(8))
+    urgency: Mapped[str] = mapped_column(String(16))
+    secrecy: Mapped[str] = mapped_column(String(16))
+    paper_copy: Mapped[bool] = mapped_column(Boolean, default=False)
+    drafting_unit: Mapped[str | None] = mapped_column(String(30))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))
+    pages: Mapped[int] = mapped_column(Integer)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    current_sha256: Mapped[str] = mapped_column(String(64))
+    series: Mapped[str | None] = mapped_column(String(16))
+    issued_year: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[int | None] = mapped_column(Integer)
+    notation: Mapped[str | None] = mapped_column(String(30))
+    document_id: Mapped[str | None] = mapped_column(String(80), unique=True)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    signatures: Mapped[list[DocumentSignature]] = relationship(
+        back_populates="document", order_by="DocumentSignature.id", lazy="selectin"
+    )
+
+
+class DocumentSignature(Base):
+    """One signature the server applied to a document (who, which token, which certificate)."""
+
+    __tablename__ = "document_signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # personal | organization
+    field_name: Mapped[str] = mapped_column(String(64))
+    signer: Mapped[str] = mapped_column(String(64))
+    token_label: Mapped[str] = mapped_column(String(32))
+    certificate_subject: Mapped[str] = mapped_column(String(500))
+    certificate_serial: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sha256_after: Mapped[str] = mapped_column(String(64))
+    document: Mapped[Document] = relationship(back_populates="signatures")
+
+
+class NumberCounter(Base):
+    """The last number given in one series of one unit in one year."""
+
+    __tablename__ = "number_counters"
+
+    unit_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    series: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class TokenState(Base):
+    """Our PIN-failure count and lock for one token (real cards lock too; SoftHSM2 never does)."""
+
+    __tablename__ = "token_states"
+
+    label: Mapped[str] = mapped_column(String(32), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

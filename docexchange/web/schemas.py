@@ -7,12 +7,13 @@ from typing import Any
 from flask import request
 
 from docexchange.domain.accounts import role_names
+from docexchange.domain.documents import format_number
 from docexchange.domain.units import parse_code
 from docexchange.errors import InvalidInput
 from docexchange.services.authz import role_set
-from docexchange.storage.models import Unit, UnitGroup, User
+from docexchange.storage.models import Document, Unit, UnitGroup, User
 
-__all__ = ["group_to_dict", "json_body", "unit_to_dict", "user_to_dict"]
+__all__ = ["document_to_dict", "group_to_dict", "json_body", "unit_to_dict", "user_to_dict"]
 
 
 def json_body() -> dict[str, Any]:
@@ -61,4 +62,43 @@ def group_to_dict(group: UnitGroup) -> dict[str, Any]:
         "name": group.name,
         "description": group.description,
         "members": [m.unit_code for m in group.members],
+    }
+
+
+def document_to_dict(document: Document) -> dict[str, Any]:
+    """A document as the API shows it (DESIGN.md §6 ``GET /documents/<id>``)."""
+    return {
+        "id": document.id,
+        "state": document.state,
+        "subject": document.subject,
+        "doc_type": document.doc_type,
+        "number": (
+            f"{format_number(document.number)}/{document.notation}" if document.number else None
+        ),
+        "document_id": document.document_id,
+        "sender_code": document.sender_code,
+        "secrecy": document.secrecy,
+        "urgency": document.urgency,
+        "paper_copy": document.paper_copy,
+        "drafting_unit": document.drafting_unit,
+        "due_date": document.due_date.isoformat() if document.due_date else None,
+        "pages": document.pages,
+        "sha256": document.current_sha256,
+        "created_by": document.created_by,
+        "created_at": document.created_at.isoformat(),
+        "issued_at": document.issued_at.isoformat() if document.issued_at else None,
+        "recipients": [{"code": r, "status_code": None} for r in document.recipients],
+        "signatures": [
+            {
+                "kind": s.kind,
+                "field": s.field_name,
+                "signer": s.signer,
+                "token_label": s.token_label,
+                "certificate_subject": s.certificate_subject,
+                "certificate_serial": s.certificate_serial,
+                "signed_at": s.signed_at.isoformat(),
+            }
+            for s in document.signatures
+        ],
+        "verification": None,
     }

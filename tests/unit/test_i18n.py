@@ -38,7 +38,7 @@ def test_every_string_in_code_and_templates_has_a_vietnamese_translation() -> No
 
 def test_every_raised_error_code_has_a_message() -> None:
     pattern = re.compile(
-        r"(?:InvalidInput|NotFound|Forbidden|Conflict|Unauthorized|PayloadTooLarge|"
+        r"(?:InvalidInput|NotFound|Forbidden|Conflict|Unauthorized|PayloadTooLarge|Locked|"
         r"ConfigurationError|DocExchangeError|_malformed\(\s*[\w.]+,|invalid_field\(\s*[^,]+,)\(?\s*\"([a-z_]+)\""
     )
     raised = set()

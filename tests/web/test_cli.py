@@ -32,7 +32,19 @@ def cli_env(fresh_database: Database, tmp_path: Path) -> dict[str, str]:
 
 
 def _run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
+    """In this process: only for commands that never load a PKCS#11 module."""
     return CliRunner().invoke(main, list(args), env=env, input=input, catch_exceptions=False)
+
+
+def _run_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """In a process of its own: commands that open tokens (one SoftHSM2 store per process)."""
+    full = {**os.environ, **env}
+    full.pop("DOCEXCHANGE_TEST_DATABASE_URL", None)
+    full.pop("SOFTHSM2_CONF", None)
+    script = Path(sys.executable).parent / "docexchange"
+    return subprocess.run(
+        [str(script), *args], env=full, capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def test_init_migrates_and_creates_the_first_admin(cli_env: dict[str, str]) -> None:
@@ -65,11 +77,15 @@ def test_init_rejects_a_weak_admin_password(cli_env: dict[str, str]) -> None:
 
 
 def test_demo_is_idempotent_and_audit_verify_finds_tampering(cli_env: dict[str, str]) -> None:
-    first = _run(cli_env, "demo")
-    assert first.exit_code == 0, first.output
-    assert "4 units created, 10 accounts created" in first.output
-    second = _run(cli_env, "demo")
-    assert "0 units created, 0 accounts created, 0 refreshed" in second.output
+    first = _run_process(cli_env, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "4 units created, 10 accounts created, 0 refreshed, 14 tokens created" in first.stdout
+    second = _run_process(cli_env, "demo")
+    assert "0 units created, 0 accounts created, 0 refreshed, 0 tokens created" in second.stdout
+    doctor = _run_process(cli_env, "tokens", "doctor")
+    assert doctor.returncode == 0
+    assert len([line for line in doctor.stdout.splitlines() if line.startswith(("u:", "o:"))]) == 14
+    assert "Nguyễn Văn Tỉnh" in doctor.stdout and "NO KEY" not in doctor.stdout
     verified = _run(cli_env, "audit", "verify")
     assert verified.exit_code == 0 and "audit log intact" in verified.output
 
@@ -109,7 +125,7 @@ def _get(url: str, data: dict[str, Any] | None = None, token: str | None = None)
 
 def test_the_run_command_serves_the_demo(cli_env: dict[str, str]) -> None:
     """demo + serve as separate processes, then the acceptance calls over HTTP."""
-    assert _run(cli_env, "demo").exit_code == 0
+    assert _run_process(cli_env, "demo").returncode == 0
     port = _free_port()
     script = Path(sys.executable).parent / "docexchange"
     env = {**os.environ, **cli_env}

@@ -13,9 +13,15 @@ from flask import Blueprint, Response, g, jsonify, request
 from docexchange.domain.accounts import role_names
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import InvalidInput
-from docexchange.services import accounts, directory
+from docexchange.services import accounts, directory, documents, tokens
 from docexchange.web.context import current_actor, db, services
-from docexchange.web.schemas import group_to_dict, json_body, unit_to_dict, user_to_dict
+from docexchange.web.schemas import (
+    document_to_dict,
+    group_to_dict,
+    json_body,
+    unit_to_dict,
+    user_to_dict,
+)
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 logger = logging.getLogger(__name__)
@@ -236,6 +242,104 @@ def revoke_tokens(username: str) -> Response:
     """Admin: revoke every token of a user."""
     count = accounts.revoke_user_tokens(db(), username, actor=current_actor())
     return jsonify({"revoked": count})
+
+
+# --- documents and tokens ---------------------------------------------------------------
+
+
+def _pin() -> object:
+    return json_body().get("pin")
+
+
+@bp.post("/documents")
+def create_document() -> tuple[Response, int]:
+    """Upload a PDF (multipart ``file``) with its ``metadata`` (a JSON string)."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("missing_field", field="file")
+    raw = request.form.get("metadata")
+    if raw is None:
+        raise InvalidInput("missing_field", field="metadata")
+    try:
+        metadata = json.loads(raw)
+    except ValueError:
+        raise InvalidInput("invalid_json") from None
+    document = documents.create_document(
+        db(),
+        upload.read(),
+        documents.DocumentInput.from_mapping(metadata),
+        services=services(),
+        actor=current_actor(),
+    )
+    return jsonify(document_to_dict(document)), 201
+
+
+@bp.get("/documents")
+def list_documents() -> Response:
+    """The caller's unit's outgoing documents (``?state=draft|signed|issued``)."""
+    found = documents.list_documents(db(), actor=current_actor(), state=request.args.get("state"))
+    return _items([document_to_dict(d) for d in found])
+
+
+@bp.get("/documents/<document_id>")
+def get_document(document_id: str) -> Response:
+    """One document with its signatures."""
+    return jsonify(
+        document_to_dict(documents.get_document(db(), document_id, actor=current_actor()))
+    )
+
+
+@bp.get("/documents/<document_id>/file")
+def document_file(document_id: str) -> Response:
+    """The current PDF (with every signature applied so far)."""
+    document = documents.get_document(db(), document_id, actor=current_actor())
+    data = documents.document_pdf(document, services=services())
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{document.id}.pdf"'
+    return response
+
+
+@bp.post("/documents/<document_id>/sign")
+def sign_document(document_id: str) -> Response:
+    """The caller's personal signature, with the PIN of their token."""
+    document = documents.sign_document(
+        db(), document_id, _pin(), services=services(), actor=current_actor()
+    )
+    return jsonify(document_to_dict(document))
+
+
+@bp.post("/documents/<document_id>/issue")
+def issue_document(document_id: str) -> Response:
+    """Number the document and apply the organisation signature (unit token PIN)."""
+    document = documents.issue_document(
+        db(), document_id, _pin(), services=services(), actor=current_actor()
+    )
+    return jsonify(document_to_dict(document))
+
+
+@bp.post("/users/<username>/token")
+def provision_user_token(username: str) -> tuple[Response, int]:
+    """Admin: a personal token with a key generated on it and a certificate from the CA."""
+    made = tokens.provision_user_token(
+        db(), username, _pin(), keys=services().keys, actor=current_actor()
+    )
+    return jsonify({"token_label": made.label, "certificate_pem": made.certificate_pem}), 201
+
+
+@bp.post("/units/<code>/token")
+def provision_unit_token(code: str) -> tuple[Response, int]:
+    """Admin: the unit's organisation token (digital seal)."""
+    made = tokens.provision_unit_token(
+        db(), code, _pin(), keys=services().keys, actor=current_actor()
+    )
+    return jsonify({"token_label": made.label, "certificate_pem": made.certificate_pem}), 201
+
+
+@bp.post("/tokens/<label>/unlock")
+def unlock_token(label: str) -> tuple[str, int]:
+    """Admin: clear a token's wrong-PIN lock."""
+    tokens.unlock_token(db(), label, actor=current_actor())
+    return "", 204
 
 
 # --- contract ---------------------------------------------------------------------------

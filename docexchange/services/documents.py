@@ -1,0 +1,381 @@
+"""Outgoing documents: upload, personal signature, issue (number + organisation signature)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from docexchange.domain.accounts import Role
+from docexchange.domain.documents import (
+    DocumentState,
+    Secrecy,
+    Urgency,
+    check_doc_type,
+    document_identifier,
+    format_number,
+    notation,
+    series_for,
+)
+from docexchange.domain.timeutil import VN_TZ, parse_date
+from docexchange.domain.units import parse_selector
+from docexchange.errors import (
+    Conflict,
+    DocExchangeError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    invalid_field,
+)
+from docexchange.services import audit
+from docexchange.services.authz import Actor, is_in_subtree, require_role
+from docexchange.services.container import Services
+from docexchange.services.keys import unit_token_label, user_token_label
+from docexchange.services.tokens import token_signer
+from docexchange.storage.base import utcnow
+from docexchange.storage.models import Document, DocumentSignature, NumberCounter, Unit
+from pki.errors import SigningFailed
+from pki.pdf import PdfRefused, inspect_pdf
+from pki.signing import sign_pdf
+
+__all__ = [
+    "DocumentInput",
+    "create_document",
+    "get_document",
+    "issue_document",
+    "list_documents",
+    "sign_document",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _enum(enum: type[Urgency] | type[Secrecy], value: object, field: str) -> Any:
+    try:
+        return enum(str(value))
+    except ValueError:
+        raise invalid_field(
+            field, "reason_one_of", values=", ".join(e.value for e in enum)
+        ) from None
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """Validated upload metadata (DESIGN.md §6 ``POST /documents``)."""
+
+    subject: str
+    doc_type: str
+    urgency: Urgency
+    secrecy: Secrecy
+    recipients: list[str]
+    drafting_unit: str | None
+    paper_copy: bool
+    due_date: Any
+
+    @classmethod
+    def from_mapping(cls, data: object) -> DocumentInput:
+        """:raises InvalidInput: for a missing or malformed field."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("invalid_json")
+        subject = str(data.get("subject") or "").strip()
+        if not subject:
+            raise InvalidInput("missing_field", field="subject")
+        if len(subject) > 500:
+            raise invalid_field("subject", "reason_max_length", max_length=500)
+        recipients = data.get("recipients") or []
+        if not isinstance(recipients, list):
+            raise invalid_field("recipients", "reason_non_empty_list")
+        checked = [str(parse_selector(r)) for r in recipients]
+        drafting = data.get("drafting_unit")
+        drafting_unit = str(drafting).strip().upper() if drafting else None
+        if drafting_unit is not None and not 1 <= len(drafting_unit) <= 20:
+            raise invalid_field("drafting_unit", "reason_max_length", max_length=20)
+        paper = data.get("paper_copy", False)
+        if not isinstance(paper, bool):
+            raise invalid_field("paper_copy", "reason_boolean")
+        doc_type = check_doc_type(data.get("doc_type"))
+        if doc_type == "CV" and not drafting_unit:
+            raise InvalidInput("missing_field", field="drafting_unit")
+        return cls(
+            subject=subject,
+            doc_type=doc_type,
+            urgency=_enum(Urgency, data.get("urgency", "normal"), "urgency"),
+            secrecy=_enum(Secrecy, data.get("secrecy", "none"), "secrecy"),
+            recipients=checked,
+            drafting_unit=drafting_unit,
+            paper_copy=paper,
+            due_date=parse_date(data.get("due_date"), field="due_date"),
+        )
+
+
+def create_document(
+    session: Session, pdf: bytes, metadata: DocumentInput, *, services: Services, actor: Actor
+) -> Document:
+    """Store an uploaded PDF as a draft of the actor's unit.
+
+    :raises InvalidInput: ``pdf_refused`` (not a PDF, encrypted or broken).
+    """
+    require_role(actor, Role.SPECIALIST, Role.CLERK, Role.SIGNER)
+    try:
+        info = inspect_pdf(pdf)
+    except PdfRefused as exc:
+        raise InvalidInput(f"pdf_{exc.reason}") from None
+    digest = services.blobs.put(pdf)
+    document = Document(
+        id=secrets.token_hex(12),
+        sender_code=actor.unit_code,
+        created_by=actor.username,
+        subject=metadata.subject,
+        doc_type=metadata.doc_type,
+        urgency=metadata.urgency.value,
+        secrecy=metadata.secrecy.value,
+        paper_copy=metadata.paper_copy,
+        drafting_unit=metadata.drafting_unit,
+        due_date=metadata.due_date,
+        recipients=metadata.recipients,
+        state=DocumentState.DRAFT.value,
+        pages=info.pages,
+        original_sha256=digest,
+        current_sha256=digest,
+    )
+    session.add(document)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.create",
+        target=document.id,
+        details={"sha256": digest, "doc_type": metadata.doc_type, "pages": info.pages},
+    )
+    session.commit()
+    return document
+
+
+def get_document(session: Session, document_id: str, *, actor: Actor) -> Document:
+    """A document the actor may see: its own unit's, or below an auditor's unit, or any for admins.
+
+    :raises NotFound: ``document_not_found`` (also for documents the actor may not see).
+    """
+    document = session.get(Document, document_id) if len(document_id) <= 32 else None
+    if document is None or not _visible(session, document, actor):
+        raise NotFound("document_not_found", id=document_id[:40])
+    return document
+
+
+def _visible(session: Session, document: Document, actor: Actor) -> bool:
+    if actor.has(Role.ADMIN) or document.sender_code == actor.unit_code:
+        return True
+    return actor.has(Role.AUDITOR) and is_in_subtree(session, document.sender_code, actor.unit_code)
+
+
+def list_documents(
+    session: Session, *, actor: Actor, state: str | None = None
+) -> Sequence[Document]:
+    """The outgoing documents of the actor's unit, newest first (``state`` filters)."""
+    query = (
+        select(Document)
+        .where(Document.sender_code == actor.unit_code)
+        .order_by(Document.created_at.desc())
+    )
+    if state:
+        try:
+            query = query.where(Document.state == DocumentState(state).value)
+        except ValueError:
+            raise invalid_field(
+                "state", "reason_one_of", values=", ".join(s.value for s in DocumentState)
+            ) from None
+    return session.scalars(query.limit(500)).all()
+
+
+def document_pdf(document: Document, *, services: Services) -> bytes:
+    """The current PDF bytes of a document."""
+    return services.blobs.get(document.current_sha256)
+
+
+def _apply_signature(
+    session: Session,
+    document: Document,
+    *,
+    services: Services,
+    actor: Actor,
+    label: str,
+    pin: object,
+    kind: str,
+    reason: str,
+) -> DocumentSignature:
+    field_name = f"{'CaNhan' if kind == 'personal' else 'ToChuc'}{len(document.signatures) + 1}"
+    current = services.blobs.get(document.current_sha256)
+    settings = services.settings
+    with token_signer(
+        session, label, pin, keys=services.keys, actor=actor, max_failures=settings.max_pin_failures
+    ) as (signer, certificate_der):
+        try:
+            signed = sign_pdf(
+                current,
+                signer,
+                field_name=field_name,
+                reason=reason,
+                location=document.sender_code,
+                timestamper=services.keys.timestamper() if settings.timestamp_signatures else None,
+            )
+        except SigningFailed:
+            raise DocExchangeError("signing_failed", id=document.id) from None
+    digest = services.blobs.put(signed)
+    from asn1crypto import x509 as asn1_x509  # noqa: PLC0415 - asn1crypto comes with pyHanko
+
+    certificate = asn1_x509.Certificate.load(certificate_der)
+    signature = DocumentSignature(
+        kind=kind,
+        field_name=field_name,
+        signer=actor.username,
+        token_label=label,
+        certificate_subject=certificate.subject.human_friendly[:500],
+        certificate_serial=format(certificate.serial_number, "x"),
+        signed_at=utcnow(),
+        sha256_after=digest,
+    )
+    document.signatures.append(signature)
+    document.current_sha256 = digest
+    return signature
+
+
+def sign_document(
+    session: Session, document_id: str, pin: object, *, services: Services, actor: Actor
+) -> Document:
+    """The competent person's signature, with the key on their own token.
+
+    :raises Forbidden: not a signer of the sending unit.
+    :raises Conflict: ``document_not_signable`` when the document is issued already.
+    """
+    require_role(actor, Role.SIGNER)
+    document = _lock_document(session, document_id, actor=actor)
+    if document.sender_code != actor.unit_code:
+        raise Forbidden("unit_forbidden", code=document.sender_code)
+    if document.state == DocumentState.ISSUED.value:
+        raise Conflict("document_not_signable", id=document.id, state=document.state)
+    if any(s.kind == "personal" and s.signer == actor.username for s in document.signatures):
+        raise Conflict("document_already_signed", id=document.id)
+    signature = _apply_signature(
+        session,
+        document,
+        services=services,
+        actor=actor,
+        label=user_token_label(actor.username),
+        pin=pin,
+        kind="personal",
+        reason="Ký duyệt",
+    )
+    document.state = DocumentState.SIGNED.value
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.sign",
+        target=document.id,
+        details={
+            "field": signature.field_name,
+            "serial": signature.certificate_serial,
+            "sha256": signature.sha256_after,
+        },
+    )
+    session.commit()
+    return document
+
+
+def _lock_document(session: Session, document_id: str, *, actor: Actor) -> Document:
+    document = get_document(session, document_id, actor=actor)
+    # Serialise concurrent signing of one document (row lock on PostgreSQL).
+    session.execute(select(Document.id).where(Document.id == document.id).with_for_update())
+    session.refresh(document)
+    return document
+
+
+def _next_number(session: Session, unit_code: str, year: int, series: str) -> int:
+    """Take the next number of a series atomically (row lock until commit)."""
+    for _attempt in range(2):
+        bumped = session.execute(
+            update(NumberCounter)
+            .where(
+                NumberCounter.unit_code == unit_code,
+                NumberCounter.year == year,
+                NumberCounter.series == series,
+            )
+            .values(last_number=NumberCounter.last_number + 1)
+            .returning(NumberCounter.last_number)
+        ).scalar_one_or_none()
+        if bumped is not None:
+            return int(bumped)
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(NumberCounter).values(
+                        unit_code=unit_code, year=year, series=series, last_number=1
+                    )
+                )
+            return 1
+        except IntegrityError:
+            continue  # another transaction created the counter first: bump it instead
+    raise Conflict("numbering_busy", code=unit_code)
+
+
+def issue_document(
+    session: Session, document_id: str, pin: object, *, services: Services, actor: Actor
+) -> Document:
+    """Number the document and apply the unit's organisation signature, in one transaction.
+
+    If signing fails the transaction rolls back and the number was never given out.
+
+    :raises Forbidden: not a clerk of the sending unit.
+    :raises Conflict: ``document_not_issuable`` without a personal signature, or issued already.
+    """
+    require_role(actor, Role.CLERK)
+    document = _lock_document(session, document_id, actor=actor)
+    if document.sender_code != actor.unit_code:
+        raise Forbidden("unit_forbidden", code=document.sender_code)
+    if document.state != DocumentState.SIGNED.value:
+        raise Conflict("document_not_issuable", id=document.id, state=document.state)
+    unit = session.get(Unit, document.sender_code)
+    assert unit is not None
+    now = datetime.now(UTC)
+    today = now.astimezone(VN_TZ).date()
+    series = series_for(document.doc_type, Secrecy(document.secrecy))
+    number = _next_number(session, unit.code, today.year, series)
+    notation_ = notation(document.doc_type, unit.abbreviation, document.drafting_unit)
+    number_text = f"{format_number(number)}/{notation_}"
+    signature = _apply_signature(
+        session,
+        document,
+        services=services,
+        actor=actor,
+        label=unit_token_label(unit.code),
+        pin=pin,
+        kind="organization",
+        reason=f"Số {number_text}, ban hành {now.astimezone(VN_TZ).isoformat(timespec='seconds')}",
+    )
+    document.series = series
+    document.issued_year = today.year
+    document.number = number
+    document.notation = notation_
+    document.document_id = document_identifier(unit.code, today, number, notation_)
+    document.issued_at = now
+    document.issued_by = actor.username
+    document.state = DocumentState.ISSUED.value
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.issue",
+        target=document.id,
+        details={
+            "number": number_text,
+            "document_id": document.document_id,
+            "serial": signature.certificate_serial,
+        },
+    )
+    session.commit()
+    return document

@@ -1,0 +1,90 @@
+"""The instance's key material: its SoftHSM2 store, its demo CA and who owns which token.
+
+Token labels are derived from owners: ``u:<username>`` for a person, ``o:<unit code>`` for a
+unit's seal; PKCS#11 labels are at most 32 bytes, which both fit.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.timestamps import TimeStamper
+
+from pki.config import SoftHsmSetup, TokenRef
+from pki.demo_ca import DemoCA
+
+__all__ = ["KeyMaterial", "unit_token_label", "user_token_label"]
+
+logger = logging.getLogger(__name__)
+
+
+def user_token_label(username: str) -> str:
+    """The label of a person's token."""
+    return f"u:{username}"
+
+
+def unit_token_label(unit_code: str) -> str:
+    """The label of a unit's organisation (seal) token."""
+    return f"o:{unit_code}"
+
+
+@dataclass(frozen=True)
+class KeyMaterial:
+    """Where this instance keeps tokens and its CA; built once per process."""
+
+    hsm_dir: Path
+    pki_dir: Path
+    module_path: str
+
+    @functools.cached_property
+    def softhsm(self) -> SoftHsmSetup:
+        """The SoftHSM2 store (activated for this process on first use)."""
+        setup = SoftHsmSetup(self.hsm_dir, module_path=self.module_path)
+        setup.activate()
+        return setup
+
+    @functools.cached_property
+    def ca(self) -> DemoCA:
+        """The demo CA (created on first use)."""
+        return DemoCA.ensure(self.pki_dir)
+
+    def so_pin(self) -> str:
+        """The security-officer PIN for new tokens: random, in a 0600 file of the instance."""
+        path = self.hsm_dir / "so_pin"
+        if not path.exists():
+            self.hsm_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as handle:
+                handle.write(secrets.token_hex(16))
+        return path.read_text(encoding="ascii").strip()
+
+    def ref(self, label: str) -> TokenRef:
+        """The reference of a token of this instance."""
+        _ = self.softhsm  # the module must see our config before it loads
+        return TokenRef(module_path=self.module_path, token_label=label)
+
+    def chain(self) -> list[asn1_x509.Certificate]:
+        """The CA certificates to embed with a signature (intermediate first)."""
+        return [_asn1(self.ca.intermediate), _asn1(self.ca.root)]
+
+    def timestamper(self) -> TimeStamper:
+        """The time-stamp authority for PAdES B-T signatures."""
+        return self.ca.timestamper()
+
+    def is_revoked(self, certificate_der: bytes) -> bool:
+        """Whether the issuing CA has revoked this certificate (checked on its current CRL)."""
+        certificate = x509.load_der_x509_certificate(certificate_der)
+        crl = self.ca.crl()
+        return crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
+
+
+def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))

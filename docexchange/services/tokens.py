@@ -1,0 +1,250 @@
+"""Tokens: provisioning for people and units, PIN-failure locking, the token doctor.
+
+A PIN is an argument of one call: it goes to the token and nowhere else (not the database,
+not a log line, not an audit event, not an error).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.sign.signers import Signer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from docexchange.domain.accounts import Role
+from docexchange.errors import (
+    Conflict,
+    DocExchangeError,
+    Forbidden,
+    InvalidInput,
+    Locked,
+    NotFound,
+)
+from docexchange.services import audit
+from docexchange.services.authz import Actor, require_role
+from docexchange.services.keys import KeyMaterial, unit_token_label, user_token_label
+from docexchange.storage.base import utcnow
+from docexchange.storage.models import TokenState, Unit, User
+from pki import errors as pki_errors
+from pki import tokens as p11
+from pki.demo_ca import PersonSubject, new_citizen_id
+
+__all__ = [
+    "ProvisionedToken",
+    "check_pin_format",
+    "provision_unit_token",
+    "provision_user_token",
+    "token_signer",
+    "unlock_token",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def check_pin_format(pin: object) -> str:
+    """A PIN is 4 to 32 characters.
+
+    :raises InvalidInput: ``invalid_pin_format`` (the PIN itself is never echoed).
+    """
+    if not isinstance(pin, str) or not 4 <= len(pin) <= 32:
+        raise InvalidInput("invalid_pin_format")
+    return pin
+
+
+@dataclass(frozen=True)
+class ProvisionedToken:
+    """A new token and the certificate stored on it."""
+
+    label: str
+    certificate_pem: str
+
+
+def _province_of(session: Session, unit: Unit) -> str:
+    current: Unit | None = unit
+    while current is not None:
+        if current.level == "province":
+            return current.name.replace("UBND tỉnh ", "").replace("UBND thành phố ", "")
+        current = session.get(Unit, current.parent_code) if current.parent_code else None
+    return "Việt Nam"
+
+
+def _provision(
+    keys: KeyMaterial, label: str, pin: str, issue: object
+) -> tuple[bytes, x509.Certificate]:
+    try:
+        public_der = p11.provision_softhsm_token(
+            keys.softhsm, label=label, user_pin=pin, so_pin=keys.so_pin()
+        )
+    except pki_errors.TokenExists:
+        raise Conflict("token_exists", label=label) from None
+    except pki_errors.TokenError:
+        logger.exception("token provisioning failed for %s", label)
+        raise DocExchangeError("token_unavailable", label=label) from None
+    assert callable(issue)
+    certificate: x509.Certificate = issue(public_der)
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    chain = [
+        c.public_bytes(serialization.Encoding.DER) for c in (keys.ca.intermediate, keys.ca.root)
+    ]
+    p11.store_certificates(keys.ref(label), pin, der, chain)
+    return der, certificate
+
+
+def provision_user_token(
+    session: Session, username: str, pin: object, *, keys: KeyMaterial, actor: Actor | None
+) -> ProvisionedToken:
+    """Admin: create a person's token with a key generated on it and a certificate from the CA.
+
+    :raises Conflict: ``token_exists``.
+    """
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    checked = check_pin_format(pin)
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound("user_not_found", username=username)
+    unit = session.get(Unit, user.unit_code)
+    assert unit is not None
+    person = PersonSubject(
+        full_name=user.full_name,
+        position=user.position,
+        unit_name=unit.name,
+        province=_province_of(session, unit),
+        citizen_id=new_citizen_id(),
+    )
+    label = user_token_label(username)
+    _der, certificate = _provision(
+        keys, label, checked, lambda der: keys.ca.issue_personal(der, person)
+    )
+    _reset_state(session, label)
+    audit.record(
+        session,
+        actor=actor.username if actor else "system",
+        action="token.provision",
+        target=label,
+        details={"serial": format(certificate.serial_number, "x"), "owner": username},
+    )
+    session.commit()
+    return ProvisionedToken(label, certificate.public_bytes(serialization.Encoding.PEM).decode())
+
+
+def provision_unit_token(
+    session: Session, unit_code: str, pin: object, *, keys: KeyMaterial, actor: Actor | None
+) -> ProvisionedToken:
+    """Admin: create a unit's organisation token (its digital seal)."""
+    if actor is not None:
+        require_role(actor, Role.ADMIN)
+    checked = check_pin_format(pin)
+    unit = session.get(Unit, unit_code)
+    if unit is None:
+        raise NotFound("unit_not_found", code=unit_code)
+    label = unit_token_label(unit_code)
+    province = _province_of(session, unit)
+    _der, certificate = _provision(
+        keys,
+        label,
+        checked,
+        lambda der: keys.ca.issue_organisation(
+            der, unit_name=unit.name, unit_code=unit.code, province=province
+        ),
+    )
+    _reset_state(session, label)
+    audit.record(
+        session,
+        actor=actor.username if actor else "system",
+        action="token.provision",
+        target=label,
+        details={"serial": format(certificate.serial_number, "x"), "owner": unit_code},
+    )
+    session.commit()
+    return ProvisionedToken(label, certificate.public_bytes(serialization.Encoding.PEM).decode())
+
+
+def _reset_state(session: Session, label: str) -> None:
+    state = session.get(TokenState, label)
+    if state is not None:
+        state.failures = 0
+        state.locked_at = None
+
+
+def unlock_token(session: Session, label: str, *, actor: Actor) -> None:
+    """Admin: clear a token's PIN-failure lock."""
+    require_role(actor, Role.ADMIN)
+    state = session.get(TokenState, label)
+    if state is None or (state.locked_at is None and state.failures == 0):
+        raise NotFound("token_not_locked", label=label)
+    state.failures = 0
+    state.locked_at = None
+    audit.record(session, actor=actor.username, action="token.unlock", target=label)
+    session.commit()
+
+
+@contextlib.contextmanager
+def token_signer(
+    session: Session,
+    label: str,
+    pin: object,
+    *,
+    keys: KeyMaterial,
+    actor: Actor,
+    max_failures: int,
+) -> Iterator[tuple[Signer, bytes]]:
+    """Log in to the token ``label`` with ``pin`` and yield (signer, certificate DER).
+
+    Wrong PINs are counted in their own committed transaction; at ``max_failures`` in a row
+    the token is locked until an admin unlocks it. Every attempt is audited.
+
+    :raises Locked: ``token_locked``.
+    :raises Forbidden: ``pin_incorrect`` with ``attempts_left``.
+    :raises NotFound: ``token_not_found``.
+    :raises Conflict: ``certificate_revoked``.
+    """
+    checked = check_pin_format(pin)
+    state = session.get(TokenState, label)
+    if state is not None and state.locked_at is not None:
+        audit.record(session, actor=actor.username, action="token.locked_attempt", target=label)
+        session.commit()
+        raise Locked("token_locked", label=label)
+    try:
+        with p11.signing_session(keys.ref(label), checked, chain=keys.chain()) as signer:
+            certificate_der = signer.signing_cert.dump()
+            if keys.is_revoked(certificate_der):
+                raise Conflict("certificate_revoked", label=label)
+            if state is not None and state.failures:
+                state.failures = 0
+            yield signer, certificate_der
+    except pki_errors.PinIncorrect:
+        session.rollback()
+        _record_failure(session, label, actor=actor, max_failures=max_failures)
+    except pki_errors.TokenNotFound:
+        raise NotFound("token_not_found", label=label) from None
+    except pki_errors.PinLocked:
+        raise Locked("token_locked", label=label) from None
+
+
+def _record_failure(session: Session, label: str, *, actor: Actor, max_failures: int) -> None:
+    state = session.get(TokenState, label)
+    if state is None:
+        state = TokenState(label=label, failures=0)
+        session.add(state)
+    state.failures += 1
+    locked = state.failures >= max_failures
+    if locked:
+        state.locked_at = utcnow()
+    audit.record(
+        session,
+        actor=actor.username,
+        action="token.pin_failure",
+        target=label,
+        details={"failures": state.failures, "locked": locked},
+    )
+    session.commit()
+    if locked:
+        raise Locked("token_locked", label=label)
+    raise Forbidden("pin_incorrect", attempts_left=max_failures - state.failures)

@@ -1,0 +1,293 @@
+"""The only module that talks PKCS#11 (python-pkcs11 and pyHanko's PKCS#11 signer).
+
+Thread safety: python-pkcs11 initialises modules with ``C_Initialize(NULL)``, so SoftHSM2
+turns its own locking off, and python-pkcs11 releases the GIL around every call; two threads
+inside the module at once crash the process (shared PKCS11-NOTES.md §5). Every PKCS#11 call
+in this process therefore runs under :data:`P11_LOCK`, and a person's token is logged in for
+one signing operation and logged out before the lock is released. Scale with processes.
+
+PINs are arguments only: never stored, logged or put in exceptions; errors name the label.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import secrets
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pkcs11
+from asn1crypto import x509 as asn1_x509
+from pkcs11 import Attribute, KeyType, ObjectClass
+from pkcs11 import exceptions as p11_exc
+from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+from pkcs11.util.rsa import encode_rsa_public_key
+from pkcs11.util.x509 import decode_x509_certificate
+from pyhanko.sign.pkcs11 import PKCS11Signer
+
+from pki.config import SoftHsmSetup, TokenRef
+from pki.errors import PinIncorrect, PinLocked, TokenError, TokenExists, TokenNotFound
+
+__all__ = [
+    "P11_LOCK",
+    "KeyAlgorithm",
+    "TokenInfo",
+    "delete_softhsm_token",
+    "list_tokens",
+    "provision_softhsm_token",
+    "read_certificate",
+    "signing_session",
+    "store_certificates",
+]
+
+logger = logging.getLogger(__name__)
+
+#: One lock for every PKCS#11 call in the process.
+P11_LOCK = threading.RLock()
+
+KeyAlgorithm = str  # "rsa2048" | "ec-p256"
+_KEY_ID = b"\x01"
+
+
+def _lib(module_path: str) -> Any:
+    return pkcs11.lib(module_path)
+
+
+def _get_token(ref_module: str, label: str) -> Any:
+    try:
+        return _lib(ref_module).get_token(token_label=label)
+    except p11_exc.NoSuchToken:
+        raise TokenNotFound(label, "not present") from None
+
+
+@contextlib.contextmanager
+def _session(
+    module_path: str,
+    label: str,
+    *,
+    user_pin: str | None = None,
+    so_pin: str | None = None,
+    rw: bool = False,
+) -> Iterator[Any]:
+    with P11_LOCK:
+        token = _get_token(module_path, label)
+        try:
+            session = token.open(rw=rw, user_pin=user_pin, so_pin=so_pin)
+        except p11_exc.PinIncorrect:
+            raise PinIncorrect(label, "PIN refused") from None
+        except (p11_exc.PinLocked, p11_exc.PinExpired):
+            raise PinLocked(label, "PIN locked or expired on the token") from None
+        except p11_exc.PKCS11Error as exc:
+            raise TokenError(label, type(exc).__name__) from None
+        try:
+            yield session
+        finally:
+            session.close()  # C_Logout + C_CloseSession: the token is not left logged in
+
+
+def _softhsm_util(*args: str) -> subprocess.CompletedProcess[str]:
+    tool = shutil.which("softhsm2-util")
+    if tool is None:
+        raise TokenError("softhsm2-util", "SoftHSM2 is not installed (apt-get install softhsm2)")
+    return subprocess.run([tool, *args], capture_output=True, text=True, check=False, timeout=60)  # noqa: S603
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What the token doctor shows of one token (no secrets)."""
+
+    label: str
+    serial: str
+    manufacturer: str
+    model: str
+    has_key: bool
+    certificate_subject: str | None
+    certificate_not_after: str | None
+
+
+def provision_softhsm_token(
+    setup: SoftHsmSetup,
+    *,
+    label: str,
+    user_pin: str,
+    so_pin: str,
+    algorithm: KeyAlgorithm = "rsa2048",
+) -> bytes:
+    """Create a SoftHSM2 token, generate a key pair on it and return the public key (DER).
+
+    The token is initialised with random throwaway PINs (``softhsm2-util`` only takes PINs on
+    its command line or a terminal), which are then changed over PKCS#11 to ``so_pin`` and
+    ``user_pin``, so neither real PIN ever appears in a process list.
+
+    :raises TokenExists: a token with this label exists.
+    """
+    ref = TokenRef(module_path=setup.module_path, token_label=label)
+    with P11_LOCK:
+        lib = _lib(setup.module_path)
+        with contextlib.suppress(p11_exc.NoSuchToken):
+            lib.get_token(token_label=label)
+            raise TokenExists(label, "exists already")
+        temp_so, temp_user = secrets.token_hex(8), secrets.token_hex(8)
+        done = _softhsm_util(
+            "--init-token", "--free", "--label", label, "--so-pin", temp_so, "--pin", temp_user
+        )
+        if done.returncode != 0:
+            raise TokenError(label, "softhsm2-util could not initialise the token")
+        lib.reinitialize()  # tokens made by another process are invisible until then
+        with _session(ref.module_path, label, so_pin=temp_so, rw=True) as so_session:
+            so_session.set_pin(temp_so, so_pin)
+        with _session(ref.module_path, label, user_pin=temp_user, rw=True) as session:
+            session.set_pin(temp_user, user_pin)
+        with _session(ref.module_path, label, user_pin=user_pin, rw=True) as session:
+            private = {Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False}
+            if algorithm == "rsa2048":
+                public, _ = session.generate_keypair(
+                    KeyType.RSA,
+                    2048,
+                    store=True,
+                    label=ref.key_label,
+                    id=_KEY_ID,
+                    private_template=private,
+                )
+                der: bytes = encode_rsa_public_key(public)
+            elif algorithm == "ec-p256":
+                params = session.create_domain_parameters(
+                    KeyType.EC,
+                    {Attribute.EC_PARAMS: encode_named_curve_parameters("secp256r1")},
+                    local=True,
+                )
+                public, _ = params.generate_keypair(
+                    store=True, label=ref.key_label, id=_KEY_ID, private_template=private
+                )
+                der = encode_ec_public_key(public)
+            else:
+                raise ValueError(f"unknown key algorithm {algorithm!r}")
+    logger.info("provisioned token %s (%s)", label, algorithm)
+    return der
+
+
+def store_certificates(
+    ref: TokenRef, user_pin: str, certificate_der: bytes, chain_der: list[bytes]
+) -> None:
+    """Write the signing certificate (same label and id as the key) and its CA chain."""
+    with _session(ref.module_path, ref.token_label, user_pin=user_pin, rw=True) as session:
+        for existing in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}):
+            existing.destroy()
+        attrs = decode_x509_certificate(certificate_der)
+        attrs.update({Attribute.TOKEN: True, Attribute.LABEL: ref.key_label, Attribute.ID: _KEY_ID})
+        session.create_object(attrs)
+        for n, der in enumerate(chain_der):
+            ca_attrs = decode_x509_certificate(der)
+            ca_attrs.update(
+                {Attribute.TOKEN: True, Attribute.LABEL: f"ca-{n}", Attribute.ID: bytes([0x10 + n])}
+            )
+            session.create_object(ca_attrs)
+
+
+def read_certificate(ref: TokenRef) -> bytes | None:
+    """The signing certificate on the token (public objects need no PIN)."""
+    with _session(ref.module_path, ref.token_label) as session:
+        for obj in session.get_objects(
+            {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.LABEL: ref.key_label}
+        ):
+            value: bytes = obj[Attribute.VALUE]
+            return value
+    return None
+
+
+def delete_softhsm_token(setup: SoftHsmSetup, label: str) -> None:
+    """Remove a SoftHSM2 token and everything on it."""
+    with P11_LOCK:
+        done = _softhsm_util("--delete-token", "--token", label)
+        if done.returncode != 0:
+            raise TokenNotFound(label, "could not be deleted")
+        _lib(setup.module_path).reinitialize()
+
+
+def list_tokens(module_path: str) -> list[TokenInfo]:
+    """Every initialised token of a module with its key and certificate (the token doctor)."""
+    infos: list[TokenInfo] = []
+    with P11_LOCK:
+        lib = _lib(module_path)
+        lib.reinitialize()
+        for slot in lib.get_slots(token_present=True):
+            token = slot.get_token()
+            if not token.label:
+                continue
+            ref = TokenRef(module_path=module_path, token_label=token.label)
+            certificate = read_certificate(ref)
+            subject = not_after = None
+            if certificate is not None:
+                parsed = asn1_x509.Certificate.load(certificate)
+                subject = parsed.subject.human_friendly
+                not_after = parsed.not_valid_after.isoformat()
+            with _session(module_path, token.label) as session:
+                has_key = any(
+                    True for _ in session.get_objects({Attribute.CLASS: ObjectClass.PUBLIC_KEY})
+                )
+            infos.append(
+                TokenInfo(
+                    label=token.label,
+                    serial=token.serial.decode(errors="replace").strip()
+                    if isinstance(token.serial, bytes)
+                    else str(token.serial),
+                    manufacturer=token.manufacturer_id,
+                    model=token.model,
+                    has_key=has_key,
+                    certificate_subject=subject,
+                    certificate_not_after=not_after,
+                )
+            )
+    return infos
+
+
+class _LockedSigner(PKCS11Signer):
+    """pyHanko's PKCS#11 signer, with every token call under :data:`P11_LOCK`.
+
+    pyHanko runs ``C_Sign`` on the default thread pool; the lock (re-entrant, and already
+    held by the thread that opened the session) makes that call wait for nothing else
+    but keeps any other thread out of the module meanwhile.
+    """
+
+    def _load_objects(self) -> None:
+        with P11_LOCK:
+            super()._load_objects()  # type: ignore[no-untyped-call]
+
+
+@contextlib.contextmanager
+def signing_session(
+    ref: TokenRef, pin: str, *, chain: list[asn1_x509.Certificate] | None = None
+) -> Iterator[PKCS11Signer]:
+    """Log in to a token with ``pin`` and yield a pyHanko signer; log out on exit.
+
+    The process-wide lock is held for the whole window, so nobody else can use the login.
+
+    :raises PinIncorrect: the token refused the PIN.
+    :raises TokenNotFound: no such token.
+    """
+    with _session(ref.module_path, ref.token_label, user_pin=pin) as session:
+        signer = _LockedSigner(
+            session,
+            key_label=ref.key_label,
+            cert_label=ref.key_label,
+            ca_chain=chain or [],
+            use_raw_mechanism=_is_ec(session, ref),
+        )
+        try:
+            signer._load_objects()
+        except Exception as exc:  # pyHanko raises PKCS11Error for a missing key or cert
+            raise TokenNotFound(ref.token_label, "no signing key or certificate") from exc
+        yield signer
+
+
+def _is_ec(session: Any, ref: TokenRef) -> bool:
+    for key in session.get_objects(
+        {Attribute.CLASS: ObjectClass.PRIVATE_KEY, Attribute.LABEL: ref.key_label}
+    ):
+        return bool(key.key_type == KeyType.EC)
+    return False
