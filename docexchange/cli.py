@@ -40,6 +40,8 @@ def _configure_logging(level: str) -> None:
         package_logger.setLevel(level.upper())
         package_logger.addHandler(handler)
         package_logger.propagate = False
+    # fontTools warns about every table it drops while subsetting appearance fonts.
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 
 def _coded_errors(func: F) -> F:

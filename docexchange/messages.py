@@ -135,6 +135,7 @@ MESSAGES: dict[str, str] = {
     "certificate_revoked": N_(
         "The certificate on token {label} has been revoked; signing refused."
     ),
+    "invalid_tsa_request": N_("The time-stamp request cannot be read."),
     # audit
     "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
     "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),

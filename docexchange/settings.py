@@ -61,6 +61,8 @@ class Settings:
     argon2_time_cost: int = 3
     #: PKCS#11 module of the tokens (SoftHSM2 by default; a vendor or HSM module drops in).
     pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
+    #: Public address of this server's demo CRL, OCSP and TSA (written into certificates).
+    pki_base_url: str = "http://127.0.0.1:5000/pki"
     #: Consecutive wrong PINs before a token is locked until an admin unlocks it.
     max_pin_failures: int = 5
     #: Time-stamp signatures (PAdES B-T) with the instance's TSA.
@@ -110,6 +112,7 @@ _STR_FIELDS = {
     "DEFAULT_LOCALE": "default_locale",
     "LOG_LEVEL": "log_level",
     "PKCS11_MODULE": "pkcs11_module",
+    "PKI_BASE_URL": "pki_base_url",
 }
 _BOOL_FIELDS = {
     "DEMO": "demo_mode",

@@ -18,11 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys
+from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
     ExtendedKeyUsageOID,
@@ -256,7 +258,21 @@ class DemoCA:
             )
             .sign(issuer_key, hashes.SHA256())
         )
+        self._record_issued(cert.serial_number)
         return cert
+
+    def _record_issued(self, serial: int) -> None:
+        path = self.directory / "issued.txt"
+        with path.open("a", encoding="ascii") as handle:
+            handle.write(f"{serial:x}\n")
+
+    def has_issued(self, serial: int) -> bool:
+        """Whether this CA issued the end-entity certificate with this serial number."""
+        path = self.directory / "issued.txt"
+        if not path.exists():
+            return False
+        wanted = f"{serial:x}"
+        return any(line.strip() == wanted for line in path.read_text(encoding="ascii").splitlines())
 
     def issue_personal(
         self, public_key_der: bytes, person: PersonSubject, *, days: int = 730
@@ -313,7 +329,68 @@ class DemoCA:
 
     def is_revoked(self, serial: int) -> bool:
         """Whether the intermediate has revoked this serial number."""
-        return any(int(str(e["serial"])) == serial for e in self._revoked())
+        return self._revocation(serial) is not None
+
+    def _revocation(self, serial: int) -> datetime | None:
+        for entry in self._revoked():
+            if int(str(entry["serial"])) == serial:
+                return datetime.fromisoformat(str(entry["at"]))
+        return None
+
+    def ocsp_response(self, request_der: bytes) -> bytes:
+        """Answer an OCSP request (RFC 6960) about certificates of the intermediate.
+
+        Serials this CA never issued are answered ``unknown``; a request that cannot be
+        parsed gets a ``malformedRequest`` response.
+        """
+        try:
+            request = ocsp.load_der_ocsp_request(request_der)
+        except ValueError:
+            return ocsp.OCSPResponseBuilder.build_unsuccessful(
+                ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+            ).public_bytes(serialization.Encoding.DER)
+        now = datetime.now(UTC)
+        serial = request.serial_number
+        revoked_at = self._revocation(serial)
+        if revoked_at is not None:
+            status = ocsp.OCSPCertStatus.REVOKED
+        elif self.has_issued(serial):
+            status = ocsp.OCSPCertStatus.GOOD
+        else:
+            status = ocsp.OCSPCertStatus.UNKNOWN
+        builder = (
+            ocsp.OCSPResponseBuilder()
+            .add_response_by_hash(
+                issuer_name_hash=request.issuer_name_hash,
+                issuer_key_hash=request.issuer_key_hash,
+                serial_number=serial,
+                algorithm=request.hash_algorithm,
+                cert_status=status,
+                this_update=now - timedelta(minutes=1),
+                next_update=now + timedelta(hours=1),
+                revocation_time=revoked_at,
+                revocation_reason=x509.ReasonFlags.key_compromise if revoked_at else None,
+            )
+            .responder_id(ocsp.OCSPResponderEncoding.HASH, self._certs["ocsp"])
+            .certificates([self._certs["ocsp"]])
+        )
+        for extension in request.extensions:
+            if isinstance(extension.value, x509.OCSPNonce):
+                builder = builder.add_extension(extension.value, critical=False)
+        return builder.sign(self._keys["ocsp"], hashes.SHA256()).public_bytes(
+            serialization.Encoding.DER
+        )
+
+    def tsa_response(self, request_der: bytes) -> bytes:
+        """Answer an RFC 3161 time-stamp request with the demo TSA.
+
+        :raises ValueError: the request cannot be parsed.
+        """
+        request = tsp.TimeStampReq.load(request_der)
+        _ = request["message_imprint"]["hashed_message"].native  # parse now, fail early
+        response = self.timestamper().request_tsa_response(request)
+        data: bytes = response.dump()
+        return data
 
     def crl(self) -> x509.CertificateRevocationList:
         """A fresh CRL of the intermediate (valid for one day)."""

@@ -15,9 +15,14 @@ command -v pkcs11-tool >/dev/null 2>&1 || apt_needed+=(opensc)
 command -v python3.11 >/dev/null 2>&1 || apt_needed+=(python3.11)
 python3.11 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_needed+=(python3.11-venv)
 [ -f /usr/share/zoneinfo/Asia/Ho_Chi_Minh ] || apt_needed+=(tzdata)
+# The Unicode font embedded in visible signatures (Vietnamese letters).
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || apt_needed+=(fonts-dejavu-core)
 if [ "$with_test" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || apt_needed+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || apt_needed+=(chromium-driver)
+  # An independent PDF signature validator (poppler + NSS) for the signing tests.
+  command -v pdfsig >/dev/null 2>&1 || apt_needed+=(poppler-utils)
+  command -v certutil >/dev/null 2>&1 || apt_needed+=(libnss3-tools)
 fi
 if [ "${#apt_needed[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${apt_needed[*]}"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,9 +110,28 @@ def make_settings(instance: Path, db: Database, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 @pytest.fixture(scope="session")
-def settings(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return make_settings(tmp_path_factory.mktemp("instance"), database)
+def pki_port() -> int:
+    """The loopback port the demo CA's CRL/OCSP/TSA are served on (written into certificates)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database: Database, tmp_path_factory: pytest.TempPathFactory, pki_port: int
+) -> Settings:
+    return make_settings(
+        tmp_path_factory.mktemp("instance"),
+        database,
+        pki_base_url=f"http://127.0.0.1:{pki_port}/pki",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +170,26 @@ def _wipe(engine: Engine) -> None:
 def session(services: Services) -> Iterator[Session]:
     with services.sessions() as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def pki_server(migrated_services: Services, pki_port: int) -> Iterator[str]:
+    """The app served on the PKI port, so OCSP, CRL and TSA answer as they do in production."""
+    from werkzeug.serving import make_server
+
+    from docexchange.web.app import create_app
+
+    server = make_server(
+        "127.0.0.1", pki_port, create_app(services=migrated_services), threaded=True
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{pki_port}/pki"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")

@@ -52,5 +52,6 @@ def build_services(settings: Settings) -> Services:
             hsm_dir=settings.instance_dir / "hsm",
             pki_dir=settings.instance_dir / "pki",
             module_path=settings.pkcs11_module,
+            pki_base_url=settings.pki_base_url,
         ),
     )

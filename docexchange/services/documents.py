@@ -40,10 +40,10 @@ from docexchange.services.container import Services
 from docexchange.services.keys import unit_token_label, user_token_label
 from docexchange.services.tokens import token_signer
 from docexchange.storage.base import utcnow
-from docexchange.storage.models import Document, DocumentSignature, NumberCounter, Unit
+from docexchange.storage.models import Document, DocumentSignature, NumberCounter, Unit, User
 from pki.errors import SigningFailed
 from pki.pdf import PdfRefused, inspect_pdf
-from pki.signing import sign_pdf
+from pki.signing import Appearance, Placement, sign_pdf
 
 __all__ = [
     "DocumentInput",
@@ -209,6 +209,8 @@ def _apply_signature(
     pin: object,
     kind: str,
     reason: str,
+    appearance: Appearance,
+    placement: Placement,
 ) -> DocumentSignature:
     field_name = f"{'CaNhan' if kind == 'personal' else 'ToChuc'}{len(document.signatures) + 1}"
     current = services.blobs.get(document.current_sha256)
@@ -224,6 +226,8 @@ def _apply_signature(
                 reason=reason,
                 location=document.sender_code,
                 timestamper=services.keys.timestamper() if settings.timestamp_signatures else None,
+                appearance=appearance,
+                placement=placement,
             )
         except SigningFailed:
             raise DocExchangeError("signing_failed", id=document.id) from None
@@ -244,6 +248,23 @@ def _apply_signature(
     document.signatures.append(signature)
     document.current_sha256 = digest
     return signature
+
+
+#: NĐ 30/2020 Phụ lục I: the personal signature sits between position and name, the
+#: organisation's to its left (with a seal image it overlaps about a third of the personal
+#: one; a text-only stamp sits beside it so both stay legible). Last page, PDF points.
+PERSONAL_BOX = Placement(page=-1, box=(360, 70, 565, 150))
+SEAL_BOX = Placement(page=-1, box=(130, 70, 355, 150))
+
+
+def _personal_appearance(session: Session, actor: Actor) -> Appearance:
+    user = session.scalar(select(User).where(User.username == actor.username))
+    assert user is not None
+    signed_at = datetime.now(UTC).astimezone(VN_TZ).isoformat(timespec="seconds")
+    return Appearance(
+        lines=(user.position or "", user.full_name, f"Ký số: {signed_at}"),
+        color=(0.0, 0.2, 0.7),
+    )
 
 
 def sign_document(
@@ -271,6 +292,8 @@ def sign_document(
         pin=pin,
         kind="personal",
         reason="Ký duyệt",
+        appearance=_personal_appearance(session, actor),
+        placement=PERSONAL_BOX,
     )
     document.state = DocumentState.SIGNED.value
     audit.record(
@@ -348,6 +371,7 @@ def issue_document(
     number = _next_number(session, unit.code, today.year, series)
     notation_ = notation(document.doc_type, unit.abbreviation, document.drafting_unit)
     number_text = f"{format_number(number)}/{notation_}"
+    stamp_time = now.astimezone(VN_TZ).isoformat(timespec="seconds")
     signature = _apply_signature(
         session,
         document,
@@ -356,7 +380,12 @@ def issue_document(
         label=unit_token_label(unit.code),
         pin=pin,
         kind="organization",
-        reason=f"Số {number_text}, ban hành {now.astimezone(VN_TZ).isoformat(timespec='seconds')}",
+        reason=f"Số {number_text}, ban hành {stamp_time}",
+        appearance=Appearance(
+            lines=(unit.name, f"Số: {number_text}", f"Thời gian ký: {stamp_time}"),
+            color=(0.8, 0.0, 0.0),
+        ),
+        placement=SEAL_BOX,
     )
     document.series = series
     document.issued_year = today.year

@@ -18,10 +18,19 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.timestamps import TimeStamper
 
+from docexchange.errors import InvalidInput
 from pki.config import SoftHsmSetup, TokenRef
 from pki.demo_ca import DemoCA
 
-__all__ = ["KeyMaterial", "unit_token_label", "user_token_label"]
+__all__ = [
+    "KeyMaterial",
+    "ca_certificate_pem",
+    "crl_der",
+    "ocsp_answer",
+    "tsa_answer",
+    "unit_token_label",
+    "user_token_label",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +52,8 @@ class KeyMaterial:
     hsm_dir: Path
     pki_dir: Path
     module_path: str
+    #: Where the CRL, OCSP and TSA of the demo CA are served (written into certificates).
+    pki_base_url: str = "http://127.0.0.1:5000/pki"
 
     @functools.cached_property
     def softhsm(self) -> SoftHsmSetup:
@@ -54,7 +65,7 @@ class KeyMaterial:
     @functools.cached_property
     def ca(self) -> DemoCA:
         """The demo CA (created on first use)."""
-        return DemoCA.ensure(self.pki_dir)
+        return DemoCA.ensure(self.pki_dir, base_url=self.pki_base_url)
 
     def so_pin(self) -> str:
         """The security-officer PIN for new tokens: random, in a 0600 file of the instance."""
@@ -88,3 +99,30 @@ class KeyMaterial:
 
 def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def crl_der(keys: KeyMaterial) -> bytes:
+    """The demo CA's current CRL, DER-encoded."""
+    return keys.ca.crl().public_bytes(serialization.Encoding.DER)
+
+
+def ca_certificate_pem(keys: KeyMaterial, which: str) -> bytes:
+    """``root`` or ``intermediate`` as PEM (for clients building their trust store)."""
+    certificate = keys.ca.root if which == "root" else keys.ca.intermediate
+    return certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def ocsp_answer(keys: KeyMaterial, request_der: bytes) -> bytes:
+    """The demo CA's OCSP answer to a DER request."""
+    return keys.ca.ocsp_response(request_der)
+
+
+def tsa_answer(keys: KeyMaterial, request_der: bytes) -> bytes:
+    """The demo TSA's answer to an RFC 3161 request.
+
+    :raises InvalidInput: ``invalid_tsa_request``.
+    """
+    try:
+        return keys.ca.tsa_response(request_der)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InvalidInput("invalid_tsa_request") from exc

@@ -15,7 +15,7 @@ from docexchange.i18n import LOCALES, TRANSLATIONS_DIR
 from docexchange.services.container import Services, build_services
 from docexchange.settings import Settings, load_settings
 from docexchange.web.auth import install_auth
-from docexchange.web.blueprints import api_v1, health, ui
+from docexchange.web.blueprints import api_v1, health, pki_http, ui
 from docexchange.web.context import EXTENSION_KEY, close_session
 from docexchange.web.errors import register_error_handlers
 
@@ -74,11 +74,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     csrf.init_app(app)
     csrf.exempt(api_v1.bp)
     csrf.exempt(health.bp)
+    csrf.exempt(pki_http.bp)
     install_auth(app)
     register_error_handlers(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api_v1.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)
 
     @app.context_processor

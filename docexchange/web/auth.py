@@ -28,6 +28,9 @@ PUBLIC_ENDPOINTS = frozenset(
     }
 )
 
+#: Blueprints that are public as a whole: the demo CA's CRL, OCSP and TSA.
+PUBLIC_BLUEPRINTS = frozenset({"pki_http"})
+
 SESSION_USER = "user_id"
 
 
@@ -64,7 +67,11 @@ def install_auth(app: Flask) -> None:
     @app.before_request
     def _default_deny() -> Response | None:
         endpoint = request.endpoint
-        if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+        if (
+            endpoint is None
+            or endpoint in PUBLIC_ENDPOINTS
+            or request.blueprint in PUBLIC_BLUEPRINTS
+        ):
             return None  # unknown routes fall through to 404
         if request.blueprint == "api_v1":
             _authenticate_api()

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -278,3 +281,57 @@ def test_concurrent_issues_get_distinct_consecutive_numbers(
     assert sorted(status for status, _ in results) == [200] * 20
     numbers = sorted(int(str(number).split("/")[0]) for _, number in results)
     assert numbers == list(range(1, 21))
+
+
+def test_poppler_pdfsig_independently_reports_both_signatures_valid(
+    client: FlaskClient, as_user: Any, services: Services, tmp_path: Path, pki_server: str
+) -> None:
+    """An independent validator (poppler + NSS, not pyHanko) with the demo root trusted."""
+    body = signed_and_issued(client, as_user)
+    pdf_path = tmp_path / "issued.pdf"
+    pdf_path.write_bytes(
+        client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
+    )
+    root_pem = tmp_path / "root.pem"
+    root_pem.write_bytes(services.keys.ca.root.public_bytes(serialization.Encoding.PEM))
+    nss = tmp_path / "nss"
+    nss.mkdir()
+    run = lambda *args: subprocess.run(args, capture_output=True, text=True, check=True, timeout=60)  # noqa: E731
+    run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password")
+    run(
+        "certutil",
+        "-A",
+        "-d",
+        f"sql:{nss}",
+        "-n",
+        "docexchange-demo-root",
+        "-t",
+        "CT,C,C",
+        "-i",
+        str(root_pem),
+    )
+    output = run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf_path)).stdout
+    assert output.count("Signature Validation: Signature is Valid.") == 2, output
+    assert output.count("Certificate Validation: Certificate is Trusted.") == 2, output
+    assert "Nguyễn Văn Tỉnh" in output and "UBND tỉnh Phú Thọ" in output
+    if os.environ.get("DX_KEEP_PDF"):
+        Path(os.environ["DX_KEEP_PDF"]).write_bytes(pdf_path.read_bytes())
+
+
+def test_revocation_is_checked_online_through_our_ocsp_responder(
+    client: FlaskClient, as_user: Any, services: Services, pki_server: str
+) -> None:
+    """pyHanko fetches revocation status from the demo CA's OCSP responder on loopback."""
+    body = signed_and_issued(client, as_user)
+    pdf = client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
+    ca = services.keys.ca
+    der = lambda c: asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))  # noqa: E731
+    context = ValidationContext(
+        trust_roots=[der(ca.root)],
+        other_certs=[der(ca.intermediate)],
+        allow_fetching=True,
+        revocation_mode="hard-fail",
+    )
+    personal = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
+    status = validate_pdf_signature(personal, context)
+    assert status.trusted and status.bottom_line, status.summary()
