@@ -122,6 +122,9 @@ MESSAGES: dict[str, str] = {
     "document_not_issuable": N_(
         "Document {id} is {state}: only a document signed by its leader can be issued."
     ),
+    "document_changed": N_(
+        "Document {id} changed while you were signing it; open it again and sign the new version."
+    ),
     "numbering_busy": N_("Numbering for unit {code} is busy; please try again."),
     "signing_failed": N_("Document {id} could not be signed."),
     # tokens

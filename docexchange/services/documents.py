@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from asn1crypto import x509 as asn1_x509
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -34,7 +35,7 @@ from docexchange.errors import (
     NotFound,
     invalid_field,
 )
-from docexchange.services import audit
+from docexchange.services import audit, tokens
 from docexchange.services.authz import Actor, is_in_subtree, require_role
 from docexchange.services.container import Services
 from docexchange.services.keys import unit_token_label, user_token_label
@@ -199,21 +200,21 @@ def document_pdf(document: Document, *, services: Services) -> bytes:
     return services.blobs.get(document.current_sha256)
 
 
-def _apply_signature(
+def _signed_bytes(
     session: Session,
-    document: Document,
+    current: bytes,
     *,
     services: Services,
     actor: Actor,
     label: str,
     pin: object,
-    kind: str,
+    field_name: str,
     reason: str,
+    location: str,
     appearance: Appearance,
     placement: Placement,
-) -> DocumentSignature:
-    field_name = f"{'CaNhan' if kind == 'personal' else 'ToChuc'}{len(document.signatures) + 1}"
-    current = services.blobs.get(document.current_sha256)
+) -> tuple[bytes, bytes]:
+    """Sign ``current`` on the token ``label``; return (signed PDF, certificate DER)."""
     settings = services.settings
     with token_signer(
         session, label, pin, keys=services.keys, actor=actor, max_failures=settings.max_pin_failures
@@ -224,16 +225,28 @@ def _apply_signature(
                 signer,
                 field_name=field_name,
                 reason=reason,
-                location=document.sender_code,
+                location=location,
                 timestamper=services.keys.timestamper() if settings.timestamp_signatures else None,
                 appearance=appearance,
                 placement=placement,
             )
         except SigningFailed:
-            raise DocExchangeError("signing_failed", id=document.id) from None
-    digest = services.blobs.put(signed)
-    from asn1crypto import x509 as asn1_x509  # noqa: PLC0415 - asn1crypto comes with pyHanko
+            raise DocExchangeError("signing_failed", id=location) from None
+    return signed, certificate_der
 
+
+def _record_signature(
+    document: Document,
+    *,
+    services: Services,
+    actor: Actor,
+    label: str,
+    kind: str,
+    field_name: str,
+    signed: bytes,
+    certificate_der: bytes,
+) -> DocumentSignature:
+    digest = services.blobs.put(signed)
     certificate = asn1_x509.Certificate.load(certificate_der)
     signature = DocumentSignature(
         kind=kind,
@@ -248,6 +261,10 @@ def _apply_signature(
     document.signatures.append(signature)
     document.current_sha256 = digest
     return signature
+
+
+def _field_name(document: Document, kind: str) -> str:
+    return f"{'CaNhan' if kind == 'personal' else 'ToChuc'}{len(document.signatures) + 1}"
 
 
 #: NĐ 30/2020 Phụ lục I: the personal signature sits between position and name, the
@@ -272,29 +289,52 @@ def sign_document(
 ) -> Document:
     """The competent person's signature, with the key on their own token.
 
+    Three short steps, so no database transaction stays open while the token works:
+    check and read; sign; re-check that nobody changed the document meanwhile and record.
+
     :raises Forbidden: not a signer of the sending unit.
-    :raises Conflict: ``document_not_signable`` when the document is issued already.
+    :raises Conflict: ``document_not_signable`` when the document is issued already,
+        ``document_changed`` when another signature landed while this one was made.
     """
     require_role(actor, Role.SIGNER)
-    document = _lock_document(session, document_id, actor=actor)
-    if document.sender_code != actor.unit_code:
-        raise Forbidden("unit_forbidden", code=document.sender_code)
-    if document.state == DocumentState.ISSUED.value:
-        raise Conflict("document_not_signable", id=document.id, state=document.state)
-    if any(s.kind == "personal" and s.signer == actor.username for s in document.signatures):
-        raise Conflict("document_already_signed", id=document.id)
-    signature = _apply_signature(
+    label = user_token_label(actor.username)
+    document = get_document(session, document_id, actor=actor)
+    _check_signable(document, actor)
+    tokens.refuse_if_locked(session, label, actor=actor)
+    seen = document.current_sha256
+    field_name = _field_name(document, "personal")
+    appearance = _personal_appearance(session, actor)
+    session.commit()  # end the read; nothing is held while the token signs
+
+    signed, certificate_der = _signed_bytes(
         session,
+        services.blobs.get(seen),
+        services=services,
+        actor=actor,
+        label=label,
+        pin=pin,
+        field_name=field_name,
+        reason="Ký duyệt",
+        location=document.sender_code,
+        appearance=appearance,
+        placement=PERSONAL_BOX,
+    )
+
+    document = _lock_document(session, document_id, actor=actor)
+    _check_signable(document, actor)
+    if document.current_sha256 != seen:
+        raise Conflict("document_changed", id=document.id)
+    signature = _record_signature(
         document,
         services=services,
         actor=actor,
-        label=user_token_label(actor.username),
-        pin=pin,
+        label=label,
         kind="personal",
-        reason="Ký duyệt",
-        appearance=_personal_appearance(session, actor),
-        placement=PERSONAL_BOX,
+        field_name=field_name,
+        signed=signed,
+        certificate_der=certificate_der,
     )
+    tokens.clear_failures(session, label)
     document.state = DocumentState.SIGNED.value
     audit.record(
         session,
@@ -309,6 +349,15 @@ def sign_document(
     )
     session.commit()
     return document
+
+
+def _check_signable(document: Document, actor: Actor) -> None:
+    if document.sender_code != actor.unit_code:
+        raise Forbidden("unit_forbidden", code=document.sender_code)
+    if document.state == DocumentState.ISSUED.value:
+        raise Conflict("document_not_signable", id=document.id, state=document.state)
+    if any(s.kind == "personal" and s.signer == actor.username for s in document.signatures):
+        raise Conflict("document_already_signed", id=document.id)
 
 
 def _lock_document(session: Session, document_id: str, *, actor: Actor) -> Document:
@@ -358,6 +407,12 @@ def issue_document(
     :raises Conflict: ``document_not_issuable`` without a personal signature, or issued already.
     """
     require_role(actor, Role.CLERK)
+    document = get_document(session, document_id, actor=actor)
+    label = unit_token_label(document.sender_code)
+    tokens.refuse_if_locked(session, label, actor=actor)
+    # One transaction from here: the number is taken under a row lock and given back by the
+    # rollback if signing fails. (On SQLite that transaction holds the database's single
+    # write lock while the unit's token signs.)
     document = _lock_document(session, document_id, actor=actor)
     if document.sender_code != actor.unit_code:
         raise Forbidden("unit_forbidden", code=document.sender_code)
@@ -372,21 +427,34 @@ def issue_document(
     notation_ = notation(document.doc_type, unit.abbreviation, document.drafting_unit)
     number_text = f"{format_number(number)}/{notation_}"
     stamp_time = now.astimezone(VN_TZ).isoformat(timespec="seconds")
-    signature = _apply_signature(
+    field_name = _field_name(document, "organization")
+    signed, certificate_der = _signed_bytes(
         session,
-        document,
+        services.blobs.get(document.current_sha256),
         services=services,
         actor=actor,
-        label=unit_token_label(unit.code),
+        label=label,
         pin=pin,
-        kind="organization",
+        field_name=field_name,
         reason=f"Số {number_text}, ban hành {stamp_time}",
+        location=unit.code,
         appearance=Appearance(
             lines=(unit.name, f"Số: {number_text}", f"Thời gian ký: {stamp_time}"),
             color=(0.8, 0.0, 0.0),
         ),
         placement=SEAL_BOX,
     )
+    signature = _record_signature(
+        document,
+        services=services,
+        actor=actor,
+        label=label,
+        kind="organization",
+        field_name=field_name,
+        signed=signed,
+        certificate_der=certificate_der,
+    )
+    tokens.clear_failures(session, label)
     document.series = series
     document.issued_year = today.year
     document.number = number

@@ -38,8 +38,10 @@ from pki.demo_ca import PersonSubject, new_citizen_id
 __all__ = [
     "ProvisionedToken",
     "check_pin_format",
+    "clear_failures",
     "provision_unit_token",
     "provision_user_token",
+    "refuse_if_locked",
     "token_signer",
     "unlock_token",
 ]
@@ -185,6 +187,27 @@ def unlock_token(session: Session, label: str, *, actor: Actor) -> None:
     session.commit()
 
 
+def refuse_if_locked(session: Session, label: str, *, actor: Actor) -> None:
+    """Refuse (and audit) any use of a token locked after too many wrong PINs.
+
+    Call it before the caller writes anything: a refusal commits its audit event.
+
+    :raises Locked: ``token_locked``.
+    """
+    state = session.get(TokenState, label)
+    if state is not None and state.locked_at is not None:
+        audit.record(session, actor=actor.username, action="token.locked_attempt", target=label)
+        session.commit()
+        raise Locked("token_locked", label=label)
+
+
+def clear_failures(session: Session, label: str) -> None:
+    """After a PIN the token accepted, the count of wrong PINs starts again (caller commits)."""
+    state = session.get(TokenState, label)
+    if state is not None and state.failures:
+        state.failures = 0
+
+
 @contextlib.contextmanager
 def token_signer(
     session: Session,
@@ -197,8 +220,10 @@ def token_signer(
 ) -> Iterator[tuple[Signer, bytes]]:
     """Log in to the token ``label`` with ``pin`` and yield (signer, certificate DER).
 
-    Wrong PINs are counted in their own committed transaction; at ``max_failures`` in a row
-    the token is locked until an admin unlocks it. Every attempt is audited.
+    Nothing is read from the database on the way in, so a caller may hold no transaction
+    while the token works. A wrong PIN rolls the caller's transaction back and is counted
+    in a transaction of its own; at ``max_failures`` in a row the token is locked until an
+    admin unlocks it. Every wrong PIN is audited.
 
     :raises Locked: ``token_locked``.
     :raises Forbidden: ``pin_incorrect`` with ``attempts_left``.
@@ -206,18 +231,11 @@ def token_signer(
     :raises Conflict: ``certificate_revoked``.
     """
     checked = check_pin_format(pin)
-    state = session.get(TokenState, label)
-    if state is not None and state.locked_at is not None:
-        audit.record(session, actor=actor.username, action="token.locked_attempt", target=label)
-        session.commit()
-        raise Locked("token_locked", label=label)
     try:
         with p11.signing_session(keys.ref(label), checked, chain=keys.chain()) as signer:
             certificate_der = signer.signing_cert.dump()
             if keys.is_revoked(certificate_der):
                 raise Conflict("certificate_revoked", label=label)
-            if state is not None and state.failures:
-                state.failures = 0
             yield signer, certificate_der
     except pki_errors.PinIncorrect:
         session.rollback()

@@ -67,7 +67,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -95,7 +95,7 @@ def make_engine(settings: Settings) -> Engine:
             and ":memory:" not in settings.database_url
         ):
             settings.instance_dir.mkdir(parents=True, exist_ok=True)
-        connect_args["timeout"] = 10
+        connect_args["timeout"] = 30
     else:
         kwargs["pool_pre_ping"] = True
         if settings.database_schema:

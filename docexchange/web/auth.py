@@ -49,6 +49,7 @@ def _authenticate_api() -> None:
     user = accounts.resolve_token(db(), token)
     g.actor = accounts.actor_for(user)
     g.api_token = token
+    db().commit()  # end the read, so a long request holds no transaction open
 
 
 def _authenticate_ui() -> Response | None:
@@ -58,6 +59,7 @@ def _authenticate_ui() -> Response | None:
         session.pop(SESSION_USER, None)
         return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
     g.actor = accounts.actor_for(user)
+    db().commit()  # end the read, so a long request holds no transaction open
     return None
 
 

@@ -335,3 +335,44 @@ def test_revocation_is_checked_online_through_our_ocsp_responder(
     personal = PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0]
     status = validate_pdf_signature(personal, context)
     assert status.trusted and status.bottom_line, status.summary()
+
+
+def test_two_hundred_concurrent_signing_requests_from_several_leaders(
+    app: Flask, client: FlaskClient, as_user: Any
+) -> None:
+    """Threads share one process: every PKCS#11 call must go through the process lock."""
+    units = {"pt": "pt.vanthu", "dh": "dh.vanthu", "cm": "cm.vanthu", "ml": "ml.vanthu"}
+    jobs: list[tuple[str, dict[str, str]]] = []
+    for prefix, clerk in units.items():
+        clerk_headers, leader_headers = as_user(clerk), as_user(f"{prefix}.lanhdao")
+        for n in range(50):
+            doc = upload(client, clerk_headers, pdf=make_pdf(text=f"{prefix} {n}"))
+            assert doc.status_code == 201
+            jobs.append((doc.get_json()["id"], leader_headers))
+    failures: list[tuple[int, object]] = []
+    queue = list(jobs)
+    guard = threading.Lock()
+
+    def worker() -> None:
+        own = app.test_client()
+        while True:
+            with guard:
+                if not queue:
+                    return
+                doc_id, headers = queue.pop()
+            response = own.post(
+                f"/api/v1/documents/{doc_id}/sign", json={"pin": PIN}, headers=headers
+            )
+            if response.status_code != 200:
+                with guard:
+                    failures.append((response.status_code, response.get_json()))
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    assert failures == []
+    for clerk in units.values():
+        listed = client.get("/api/v1/documents?state=signed", headers=as_user(clerk)).get_json()
+        assert len(listed["items"]) == 50, clerk
