@@ -9,16 +9,21 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uharfbuzz as hb
 from fontTools import subset
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.scaleUpem import scale_upem
 from PIL import Image
 from pyhanko import stamp
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.font.api import FontEngine
+from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
@@ -54,8 +59,12 @@ def _font_bytes(path: Path) -> bytes:
         scale_upem(font, 1000)
     # Keep only what Vietnamese and ISO 8601 text needs: pyHanko parses and subsets the
     # font again for every signature, and a small font makes that several times faster.
+    # Vietnamese is written here with precomposed letters, so no OpenType layout tables are
+    # needed; decompiling them was most of pyHanko's per-signature font work.
     options = subset.Options()
-    options.layout_features = ["*"]
+    options.layout_features = []
+    options.drop_tables = [*options.drop_tables, "GSUB", "GPOS", "GDEF", "kern"]
+    options.hinting = False
     options.name_IDs = ["*"]
     options.notdef_outline = True
     subsetter = subset.Subsetter(options=options)
@@ -80,12 +89,115 @@ _VIETNAMESE_TEXT = [
 ]
 
 
+@functools.cache
+def _compressed_font(path: Path) -> bytes:
+    return zlib.compress(_font_bytes(path))
+
+
+class _PrebuiltFontFile(CIDFontType2):
+    """Embeds the already-subset font program from memory instead of re-saving it."""
+
+    font_path: Path
+
+    def set_font_file(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
+        stream = generic.StreamObject(
+            dict_data={pdf_name("/Filter"): pdf_name("/FlateDecode")},
+            encoded_data=_compressed_font(self.font_path),
+        )
+        ref: generic.IndirectObject = writer.add_object(stream)
+        self._font_descriptor[pdf_name("/FontFile2")] = ref
+        return ref
+
+
+@dataclass(frozen=True)
+class _PreparedFont:
+    """A parsed font shared by every signature (read-only once prepared)."""
+
+    face: hb.Face
+    tt: TTFont
+    glyph_set: Any
+    ps_name: str
+    units_per_em: int
+    reverse_cmap: dict[str, set[int]]
+
+
+@functools.cache
+def _prepared_font(path: Path) -> _PreparedFont:
+    data = _font_bytes(path)
+    tt = TTFont(io.BytesIO(data))
+    glyph_set = tt.getGlyphSet(preferCFF=True)
+    for name in tt.getGlyphOrder():  # decompile every glyph now, not per signature
+        _ = glyph_set[name].width
+    ps_name = next(n.toUnicode() for n in tt["name"].names if n.nameID == 6)
+    return _PreparedFont(
+        face=hb.Face(data),
+        tt=tt,
+        glyph_set=glyph_set,
+        ps_name=ps_name,
+        units_per_em=tt["head"].unitsPerEm,
+        reverse_cmap=tt["cmap"].buildReversed(),
+    )
+
+
+class _PrebuiltGlyphAccumulator(GlyphAccumulator):
+    """pyHanko's glyph accumulator for our prepared font, without per-signature font work.
+
+    pyHanko parses, subsets and re-saves the font for every signature (fontTools, about
+    15 ms). Our font is cut to the Vietnamese repertoire once (:func:`_font_bytes`) and
+    parsed once (:func:`_prepared_font`); each signature shapes its text with HarfBuzz and
+    embeds that prepared program as it is, so glyph ids stay valid. This mirrors
+    ``GlyphAccumulator.__init__`` of pyHanko 0.38 for TrueType (glyf) fonts; the signing
+    tests check the embedded font and its widths.
+    """
+
+    def __init__(
+        self,
+        *,
+        font_path: Path,
+        writer: BasePdfFileWriter,
+        font_size: int,
+        ot_script_tag: str | None = None,
+        ot_language_tag: str | None = None,
+        writing_direction: str | None = None,
+        bcp47_lang_code: str | None = None,
+        obj_stream: Any = None,
+    ) -> None:
+        prepared = _prepared_font(font_path)
+        self.hb_font = hb.Font(prepared.face)
+        self.tt = prepared.tt
+        FontEngine.__init__(
+            self,
+            writer,
+            prepared.ps_name,
+            embedded_subset=True,
+            obj_stream=obj_stream,
+            font_size=font_size,
+        )
+        self._font_ref = writer.allocate_placeholder()
+        self.cff_charset = None
+        self.use_raw_gids = True
+        font_file = _PrebuiltFontFile(prepared.tt, prepared.ps_name, self.subset_prefix)
+        font_file.font_path = font_path
+        self.cidfont_obj = font_file
+        self.features = None
+        self.units_per_em = prepared.units_per_em
+        self._glyphs: dict[int, tuple[int, int]] = {}
+        self._glyph_set = prepared.glyph_set
+        self._cid_to_unicode: dict[int, str] = {}
+        self._GlyphAccumulator__reverse_cmap = prepared.reverse_cmap
+        self.ot_language_tag = ot_language_tag
+        self.ot_script_tag = ot_script_tag
+        self.writing_direction = writing_direction
+        self.bcp47_lang_code = bcp47_lang_code
+        self._subset_created = True  # the font program is prepared already
+        self._write_prepared = False
+
+
 @dataclass(frozen=True)
 class _MemoryFontFactory(GlyphAccumulatorFactory):
-    """pyHanko's OpenType font factory, reading the font from memory.
+    """pyHanko's OpenType font factory for our prepared font, read from memory.
 
-    The stock factory opens the font file for every signature and never closes it; this one
-    reads the file once and hands pyHanko an in-memory copy.
+    The stock factory opens the font file for every signature and never closes it.
     """
 
     def create_font_engine(
@@ -93,9 +205,9 @@ class _MemoryFontFactory(GlyphAccumulatorFactory):
     ) -> GlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        return GlyphAccumulator(
+        return _PrebuiltGlyphAccumulator(
+            font_path=Path(self.font_file),
             writer=writer,
-            font_handle=io.BytesIO(_font_bytes(Path(self.font_file))),
             font_size=self.font_size,
             ot_script_tag=self.ot_script_tag,
             ot_language_tag=self.ot_language_tag,

@@ -107,6 +107,8 @@ def actor_for(user: User) -> Actor:
         username=user.username,
         unit_code=user.unit_code,
         roles=role_set(user.role_names),
+        full_name=user.full_name,
+        position=user.position,
     )
 
 

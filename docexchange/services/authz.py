@@ -23,6 +23,8 @@ class Actor:
     username: str
     unit_code: str
     roles: frozenset[Role]
+    full_name: str = ""
+    position: str = ""
 
     def has(self, *roles: Role) -> bool:
         """Whether the actor holds any of ``roles``."""

@@ -41,7 +41,7 @@ from docexchange.services.container import Services
 from docexchange.services.keys import unit_token_label, user_token_label
 from docexchange.services.tokens import token_signer
 from docexchange.storage.base import utcnow
-from docexchange.storage.models import Document, DocumentSignature, NumberCounter, Unit, User
+from docexchange.storage.models import Document, DocumentSignature, NumberCounter, Unit
 from pki.errors import SigningFailed
 from pki.pdf import PdfRefused, inspect_pdf
 from pki.signing import Appearance, Placement, sign_pdf
@@ -274,12 +274,10 @@ PERSONAL_BOX = Placement(page=-1, box=(360, 70, 565, 150))
 SEAL_BOX = Placement(page=-1, box=(130, 70, 355, 150))
 
 
-def _personal_appearance(session: Session, actor: Actor) -> Appearance:
-    user = session.scalar(select(User).where(User.username == actor.username))
-    assert user is not None
+def _personal_appearance(actor: Actor) -> Appearance:
     signed_at = datetime.now(UTC).astimezone(VN_TZ).isoformat(timespec="seconds")
     return Appearance(
-        lines=(user.position or "", user.full_name, f"Ký số: {signed_at}"),
+        lines=(actor.position, actor.full_name, f"Ký số: {signed_at}"),
         color=(0.0, 0.2, 0.7),
     )
 
@@ -303,7 +301,7 @@ def sign_document(
     tokens.refuse_if_locked(session, label, actor=actor)
     seen = document.current_sha256
     field_name = _field_name(document, "personal")
-    appearance = _personal_appearance(session, actor)
+    appearance = _personal_appearance(actor)
     session.commit()  # end the read; nothing is held while the token signs
 
     signed, certificate_der = _signed_bytes(
@@ -361,10 +359,10 @@ def _check_signable(document: Document, actor: Actor) -> None:
 
 
 def _lock_document(session: Session, document_id: str, *, actor: Actor) -> Document:
-    document = get_document(session, document_id, actor=actor)
-    # Serialise concurrent signing of one document (row lock on PostgreSQL).
-    session.execute(select(Document.id).where(Document.id == document.id).with_for_update())
-    session.refresh(document)
+    """Read the document afresh under a row lock (PostgreSQL), serialising its writers."""
+    document = session.get(Document, document_id[:32], with_for_update=True, populate_existing=True)
+    if document is None or not _visible(session, document, actor):
+        raise NotFound("document_not_found", id=document_id[:40])
     return document
 
 

@@ -91,10 +91,9 @@ class KeyMaterial:
         return self.ca.timestamper()
 
     def is_revoked(self, certificate_der: bytes) -> bool:
-        """Whether the issuing CA has revoked this certificate (checked on its current CRL)."""
-        certificate = x509.load_der_x509_certificate(certificate_der)
-        crl = self.ca.crl()
-        return crl.get_revoked_certificate_by_serial_number(certificate.serial_number) is not None
+        """Whether the issuing CA has revoked this certificate (its revocation list)."""
+        certificate = asn1_x509.Certificate.load(certificate_der)
+        return self.ca.is_revoked(int(certificate.serial_number))
 
 
 def _asn1(certificate: x509.Certificate) -> asn1_x509.Certificate:
