@@ -15,11 +15,14 @@ from docexchange.i18n import LOCALES, TRANSLATIONS_DIR
 from docexchange.services.container import Services, build_services
 from docexchange.settings import Settings, load_settings
 from docexchange.web.auth import install_auth
-from docexchange.web.blueprints import api_v1, health, pki_http, ui
+from docexchange.web.blueprints import api_v1, documents_ui, health, pki_http, ui
 from docexchange.web.context import EXTENSION_KEY, close_session
 from docexchange.web.errors import register_error_handlers
 
 __all__ = ["create_app"]
+
+#: Endpoints our own pages may show in a frame (the PDF preview).
+FRAMEABLE = frozenset({"documents_ui.file"})
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(health.bp)
     app.register_blueprint(api_v1.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(documents_ui.bp)
     app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)
 
@@ -94,8 +98,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @app.after_request
     def _security_headers(response):  # type: ignore[no-untyped-def]
+        if request.endpoint not in FRAMEABLE:
+            response.headers["X-Frame-Options"] = "DENY"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault(
             "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectChoice, SelectMultipleField, StringField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length
 
-__all__ = ["LoginForm", "UserForm"]
+__all__ = ["LoginForm", "PinForm", "UploadForm", "UserForm"]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -36,3 +44,32 @@ class UserForm(FlaskForm):  # type: ignore[misc]
         ],
         validators=[DataRequired()],
     )
+
+
+class UploadForm(FlaskForm):  # type: ignore[misc]
+    """Upload the final PDF of an outgoing document with its metadata."""
+
+    file = FileField(
+        _l("PDF file"), validators=[FileRequired(), FileAllowed(["pdf"], _l("PDF only"))]
+    )
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=500)])
+    doc_type = SelectField(_l("Document type"), choices=[], validators=[DataRequired()])
+    drafting_unit = StringField(
+        _l("Drafting unit (for official letters)"), validators=[Length(max=20)]
+    )
+    urgency = SelectField(
+        _l("Urgency"),
+        choices=[
+            SelectChoice("normal", _l("Normal")),
+            SelectChoice("khan", _l("Urgent")),
+            SelectChoice("thuong_khan", _l("Very urgent")),
+            SelectChoice("hoa_toc", _l("Immediate")),
+        ],
+    )
+    paper_copy = BooleanField(_l("A paper original is also sent"))
+
+
+class PinForm(FlaskForm):  # type: ignore[misc]
+    """The PIN of a token, for one signature."""
+
+    pin = PasswordField(_l("Token PIN"), validators=[DataRequired(), Length(min=4, max=32)])

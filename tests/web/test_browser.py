@@ -11,6 +11,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from selenium import webdriver
@@ -18,11 +19,12 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import make_server
 
 from docexchange.services.container import Services
 from docexchange.web.app import create_app
+from tests.data.samples import make_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -108,3 +110,58 @@ def test_a_clerk_signs_in_and_browses_the_directory(
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Directory of units"))
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     assert "commune" in browser.find_element(By.ID, "tree").text
+
+
+@pytest.mark.usefixtures("signing_tokens")
+def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, services: Services
+) -> None:
+    wait = WebDriverWait(browser, 30)
+
+    def sign_in(username: str) -> None:
+        browser.delete_all_cookies()
+        browser.get(f"{live_server}/login")
+        browser.find_element(By.ID, "username").send_keys(username)
+        browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+        browser.find_element(By.ID, "submit").click()
+        wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào"))
+
+    # The clerk uploads the final PDF.
+    sign_in("pt.vanthu")
+    browser.get(f"{live_server}/documents/new")
+    pdf_path = Path(tempfile.mkdtemp()) / "quyet-dinh.pdf"
+    pdf_path.write_bytes(make_pdf(text="Quyet dinh thu nghiem"))
+    browser.find_element(By.ID, "file").send_keys(str(pdf_path))
+    browser.find_element(By.ID, "subject").send_keys("Về việc thử nghiệm ký số trên trình duyệt")
+    Select(browser.find_element(By.ID, "doc_type")).select_by_value("QĐ")
+    browser.find_element(By.ID, "upload").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "dự thảo"))
+    document_url = browser.current_url
+    assert browser.find_element(By.ID, "preview").get_attribute("src").endswith("/file")
+
+    # The leader finds it in "Chờ ký", mistypes the PIN once, then signs.
+    sign_in("pt.lanhdao")
+    browser.find_element(By.ID, "queue-sign").click()
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Văn bản chờ tôi ký"))
+    browser.find_element(By.PARTIAL_LINK_TEXT, "thử nghiệm ký số trên trình duyệt").click()
+    browser.find_element(By.ID, "pin").send_keys("000000")
+    browser.find_element(By.ID, "act").click()
+    alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.error")))
+    assert alert.text == "Sai mã PIN. Còn 4 lần thử trước khi thiết bị ký bị khóa."
+    browser.find_element(By.ID, "pin").send_keys("123456")
+    browser.find_element(By.ID, "act").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "đã ký"))
+    assert "Nguyễn Văn Tỉnh" in browser.find_element(By.ID, "signatures").text
+
+    # The clerk issues it: number and organisation signature.
+    sign_in("pt.vanthu")
+    browser.find_element(By.ID, "queue-issue").click()
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Văn bản chờ ban hành"))
+    browser.get(document_url)
+    browser.find_element(By.ID, "pin").send_keys("123456")
+    browser.find_element(By.ID, "act").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "đã ban hành"))
+    assert browser.find_element(By.ID, "number").text == "01/QĐ-UBND"
+    assert "Đã cấp số và ban hành." in browser.find_element(By.CSS_SELECTOR, "p.flash.done").text
+    signatures = browser.find_element(By.ID, "signatures").text
+    assert "Chữ ký cá nhân" in signatures and "Chữ ký cơ quan, tổ chức" in signatures

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask.testing import FlaskClient
 
@@ -123,3 +124,29 @@ def test_logout_ends_the_session(client: FlaskClient, demo: None) -> None:
     html = _login(client, "pt.vanthu")
     client.post("/logout", data={"csrf_token": _csrf(html)})
     assert client.get("/").status_code == 302
+
+
+def test_document_pages_respect_units(client: FlaskClient, demo: None, services: Any) -> None:
+    from docexchange.services import accounts, documents
+    from tests.data.samples import MINIMAL_PDF
+
+    with services.sessions() as s:
+        clerk = accounts.actor_for(accounts.get_user(s, "pt.vanthu"))
+        doc = documents.create_document(
+            s,
+            MINIMAL_PDF,
+            documents.DocumentInput.from_mapping({"subject": "Thử", "doc_type": "TB"}),
+            services=services,
+            actor=clerk,
+        )
+    assert client.get(f"/documents/{doc.id}").status_code == 302  # not signed in
+    _login(client, "cm.vanthu")
+    other = client.get(f"/documents/{doc.id}/file")
+    assert other.status_code == 404
+    assert "không tồn tại hoặc bạn không được xem" in other.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": _csrf(client.get("/").get_data(as_text=True))})
+    _login(client, "pt.vanthu")
+    own = client.get(f"/documents/{doc.id}/file")
+    assert own.status_code == 200 and own.data.startswith(b"%PDF")
+    assert own.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert client.get("/documents/").headers["X-Frame-Options"] == "DENY"

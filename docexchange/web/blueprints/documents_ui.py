@@ -1,0 +1,133 @@
+"""Pages for outgoing documents: upload, the leader's and the clerk's queues, sign, issue."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from docexchange.domain.accounts import Role
+from docexchange.domain.documents import DOC_TYPES, DocumentState
+from docexchange.errors import DocExchangeError
+from docexchange.i18n import message_for
+from docexchange.services import documents
+from docexchange.web.context import current_actor, db, services
+from docexchange.web.forms import PinForm, UploadForm
+
+bp = Blueprint("documents_ui", __name__, url_prefix="/documents")
+logger = logging.getLogger(__name__)
+
+
+def _message(error: DocExchangeError) -> str:
+    return message_for(error, str(get_locale() or "vi"))
+
+
+@bp.get("/")
+def index() -> str:
+    """The unit's outgoing documents; ``?queue=sign`` or ``?queue=issue`` narrows them."""
+    actor = current_actor()
+    queue = request.args.get("queue")
+    state = {"sign": DocumentState.DRAFT.value, "issue": DocumentState.SIGNED.value}.get(
+        queue or ""
+    )
+    found = documents.list_documents(db(), actor=actor, state=state)
+    if queue == "sign":
+        found = [d for d in found if not any(s.signer == actor.username for s in d.signatures)]
+    return render_template("documents/index.html", documents=found, queue=queue)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new() -> WerkzeugResponse | str:
+    """Upload a final PDF."""
+    form = UploadForm()
+    form.doc_type.choices = [(code, f"{code} — {name}") for code, name in DOC_TYPES.items()]
+    if form.validate_on_submit():
+        try:
+            metadata = documents.DocumentInput.from_mapping(
+                {
+                    "subject": form.subject.data,
+                    "doc_type": form.doc_type.data,
+                    "drafting_unit": form.drafting_unit.data or None,
+                    "urgency": form.urgency.data,
+                    "paper_copy": bool(form.paper_copy.data),
+                }
+            )
+            document = documents.create_document(
+                db(), form.file.data.read(), metadata, services=services(), actor=current_actor()
+            )
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(_message(exc), "error")
+        else:
+            return redirect(url_for("documents_ui.show", document_id=document.id))
+    return render_template("documents/new.html", form=form)
+
+
+@bp.get("/<document_id>")
+def show(document_id: str) -> str:
+    """One document: preview, signatures, and the action the viewer may take."""
+    actor = current_actor()
+    document = documents.get_document(db(), document_id, actor=actor)
+    can_sign = (
+        actor.has(Role.SIGNER)
+        and document.sender_code == actor.unit_code
+        and document.state != DocumentState.ISSUED.value
+        and not any(s.signer == actor.username for s in document.signatures)
+    )
+    can_issue = (
+        actor.has(Role.CLERK)
+        and document.sender_code == actor.unit_code
+        and document.state == DocumentState.SIGNED.value
+    )
+    return render_template(
+        "documents/show.html",
+        document=document,
+        form=PinForm(),
+        can_sign=can_sign,
+        can_issue=can_issue,
+        type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
+    )
+
+
+@bp.get("/<document_id>/file")
+def file(document_id: str) -> Response:
+    """The current PDF, for the preview frame and for download."""
+    document = documents.get_document(db(), document_id, actor=current_actor())
+    response = Response(
+        documents.document_pdf(document, services=services()), mimetype="application/pdf"
+    )
+    response.headers["Content-Disposition"] = f'inline; filename="{document.id}.pdf"'
+    # The preview is framed by our own page.
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    return response
+
+
+def _act(document_id: str, action: str) -> WerkzeugResponse:
+    form = PinForm()
+    if not form.validate_on_submit():
+        flash(_message(DocExchangeError("invalid_pin_format")), "error")
+        return redirect(url_for("documents_ui.show", document_id=document_id))
+    operation = documents.sign_document if action == "sign" else documents.issue_document
+    try:
+        operation(db(), document_id, form.pin.data, services=services(), actor=current_actor())
+    except DocExchangeError as exc:
+        db().rollback()
+        flash(_message(exc), "error")
+    else:
+        flash(action, "done")
+    return redirect(url_for("documents_ui.show", document_id=document_id))
+
+
+@bp.post("/<document_id>/sign")
+def sign(document_id: str) -> WerkzeugResponse:
+    """The leader's personal signature."""
+    return _act(document_id, "sign")
+
+
+@bp.post("/<document_id>/issue")
+def issue(document_id: str) -> WerkzeugResponse:
+    """The clerk numbers the document and applies the organisation signature."""
+    return _act(document_id, "issue")
