@@ -139,6 +139,14 @@ MESSAGES: dict[str, str] = {
         "The certificate on token {label} has been revoked; signing refused."
     ),
     "invalid_tsa_request": N_("The time-stamp request cannot be read."),
+    "certificate_unreadable": N_("A certificate of the chain cannot be read (PEM expected)."),
+    "certificate_untrusted": N_("The certificate cannot be used to sign here ({reason})."),
+    "signature_invalid": N_(
+        "The signature does not match the certificate and the data prepared for it."
+    ),
+    "signing_session_not_found": N_("Signing session {id} does not exist."),
+    "signing_session_closed": N_("Signing session {id} is already closed."),
+    "signing_session_expired": N_("Signing session {id} has expired; start again."),
     # audit
     "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
     "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),

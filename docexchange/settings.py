@@ -128,6 +128,9 @@ _FOREIGN = {
     "CHROMEDRIVER",
     "ADMIN_USERNAME",
     "ADMIN_PASSWORD",
+    "SIGN_USERNAME",
+    "SIGN_PASSWORD",
+    "SIGN_PIN",
 }
 
 

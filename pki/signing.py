@@ -35,7 +35,7 @@ from pyhanko.sign.timestamps import TimeStamper
 
 from pki.errors import SigningFailed
 
-__all__ = ["DEFAULT_FONT", "Appearance", "Placement", "sign_pdf"]
+__all__ = ["DEFAULT_FONT", "Appearance", "Placement", "estimate_reserve", "sign_pdf"]
 
 logger = logging.getLogger(__name__)
 
@@ -280,7 +280,9 @@ def sign_pdf(
         use_pades_lta=False,
     )
     reserve = (
-        bytes_reserved if bytes_reserved is not None else _estimate_reserve(signer, timestamper)
+        bytes_reserved
+        if bytes_reserved is not None
+        else estimate_reserve(signer, timestamped=timestamper is not None)
     )
     try:
         try:
@@ -318,7 +320,7 @@ _CMS_OVERHEAD = 3072
 _TIMESTAMP_ALLOWANCE = 8192
 
 
-def _estimate_reserve(signer: signers.Signer, timestamper: TimeStamper | None) -> int:
+def estimate_reserve(signer: signers.Signer, *, timestamped: bool) -> int:
     """Hex characters to reserve for the signature, so pyHanko can skip its dry run.
 
     pyHanko otherwise builds every CMS container twice to measure it (about 40% of the
@@ -326,7 +328,7 @@ def _estimate_reserve(signer: signers.Signer, timestamper: TimeStamper | None) -
     """
     certificates = [signer.signing_cert, *signer.cert_registry]
     size = sum(len(c.dump()) for c in certificates if c is not None) + _CMS_OVERHEAD
-    if timestamper is not None:
+    if timestamped:
         size += _TIMESTAMP_ALLOWANCE
     return 2 * size
 

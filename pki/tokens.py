@@ -23,9 +23,14 @@ from typing import Any
 
 import pkcs11
 from asn1crypto import x509 as asn1_x509
-from pkcs11 import Attribute, KeyType, ObjectClass
+from asn1crypto.algos import DigestInfo
+from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11 import exceptions as p11_exc
-from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
+from pkcs11.util.ec import (
+    encode_ec_public_key,
+    encode_ecdsa_signature,
+    encode_named_curve_parameters,
+)
 from pkcs11.util.rsa import encode_rsa_public_key
 from pkcs11.util.x509 import decode_x509_certificate
 from pyhanko.sign.pkcs11 import PKCS11Signer
@@ -41,6 +46,8 @@ __all__ = [
     "list_tokens",
     "provision_softhsm_token",
     "read_certificate",
+    "read_chain",
+    "sign_digest",
     "signing_session",
     "store_certificates",
 ]
@@ -211,6 +218,35 @@ def read_certificate(ref: TokenRef) -> bytes | None:
             value: bytes = obj[Attribute.VALUE]
             return value
     return None
+
+
+def read_chain(ref: TokenRef) -> list[bytes]:
+    """The CA certificates stored on the token next to the signing certificate."""
+    found: list[bytes] = []
+    with _session(ref.module_path, ref.token_label) as session:
+        for obj in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}):
+            if obj[Attribute.LABEL] != ref.key_label:
+                found.append(obj[Attribute.VALUE])
+    return found
+
+
+def sign_digest(ref: TokenRef, pin: str, digest: bytes) -> bytes:
+    """Sign a SHA-256 digest with the token's key (the deferred-signing client side).
+
+    RSA: PKCS#1 v1.5 over the DigestInfo; EC: ECDSA, DER-encoded (r, s).
+
+    :raises PinIncorrect: the token refused the PIN.
+    """
+    if len(digest) != 32:
+        raise ValueError("a SHA-256 digest is 32 bytes")
+    with _session(ref.module_path, ref.token_label, user_pin=pin) as session:
+        key = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=ref.key_label)
+        if key.key_type == KeyType.EC:
+            raw: bytes = key.sign(digest, mechanism=Mechanism.ECDSA)
+            return encode_ecdsa_signature(raw)
+        info = DigestInfo({"digest_algorithm": {"algorithm": "sha256"}, "digest": digest})
+        signed: bytes = key.sign(info.dump(), mechanism=Mechanism.RSA_PKCS)
+        return signed
 
 
 def delete_softhsm_token(setup: SoftHsmSetup, label: str) -> None:

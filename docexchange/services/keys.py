@@ -86,6 +86,10 @@ class KeyMaterial:
         """The CA certificates to embed with a signature (intermediate first)."""
         return [_asn1(self.ca.intermediate), _asn1(self.ca.root)]
 
+    def trust_roots(self) -> list[asn1_x509.Certificate]:
+        """The roots a certificate presented to this server must chain to."""
+        return [_asn1(self.ca.root)]
+
     def timestamper(self) -> TimeStamper:
         """The time-stamp authority for PAdES B-T signatures."""
         return self.ca.timestamper()

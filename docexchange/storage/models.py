@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "Document",
     "DocumentSignature",
     "NumberCounter",
+    "SigningSession",
     "TokenState",
     "Unit",
     "UnitGroup",
@@ -256,3 +258,27 @@ class TokenState(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SigningSession(Base):
+    """A deferred signature in progress: the prepared PDF waits for the client's signature."""
+
+    __tablename__ = "signing_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    username: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16))  # open | done | expired
+    field_name: Mapped[str] = mapped_column(String(64))
+    seen_sha256: Mapped[str] = mapped_column(String(64))
+    prepared_sha256: Mapped[str] = mapped_column(String(64))
+    document_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    reserved_start: Mapped[int] = mapped_column(Integer)
+    reserved_end: Mapped[int] = mapped_column(Integer)
+    signed_attrs: Mapped[bytes] = mapped_column(LargeBinary)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    chain: Mapped[list[str]] = mapped_column(JSON)  # base64 DER, intermediate first
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -74,6 +74,16 @@ def browser() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+def click_and_load(browser: webdriver.Chrome, by: str, value: str) -> None:
+    """Click something that loads a new page, and wait until the old page is gone.
+
+    Without the wait, the next lookup can hit the old document while the new one loads.
+    """
+    old = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(by, value).click()
+    WebDriverWait(browser, 30).until(ec.staleness_of(old))
+
+
 def test_a_clerk_signs_in_and_browses_the_directory(
     live_server: str, browser: webdriver.Chrome
 ) -> None:
@@ -86,27 +96,27 @@ def test_a_clerk_signs_in_and_browses_the_directory(
 
     browser.find_element(By.ID, "username").send_keys("pt.vanthu")
     browser.find_element(By.ID, "password").send_keys("wrong-password")
-    browser.find_element(By.ID, "submit").click()
+    click_and_load(browser, By.ID, "submit")
     alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.error")))
     assert alert.text == "Sai tên đăng nhập hoặc mật khẩu."
 
     browser.find_element(By.ID, "username").clear()
     browser.find_element(By.ID, "username").send_keys("pt.vanthu")
     browser.find_element(By.ID, "password").send_keys("demo-Password-1")
-    browser.find_element(By.ID, "submit").click()
+    click_and_load(browser, By.ID, "submit")
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào"))
 
-    browser.find_element(By.LINK_TEXT, "Danh bạ đơn vị").click()
+    click_and_load(browser, By.LINK_TEXT, "Danh bạ đơn vị")
     wait.until(ec.text_to_be_present_in_element((By.ID, "tree"), "UBND tỉnh Phú Thọ"))
-    browser.find_element(By.LINK_TEXT, "UBND tỉnh Phú Thọ").click()
+    click_and_load(browser, By.LINK_TEXT, "UBND tỉnh Phú Thọ")
     wait.until(ec.text_to_be_present_in_element((By.ID, "tree"), "UBND huyện Đoan Hùng"))
-    browser.find_element(By.LINK_TEXT, "UBND huyện Đoan Hùng").click()
+    click_and_load(browser, By.LINK_TEXT, "UBND huyện Đoan Hùng")
     wait.until(ec.text_to_be_present_in_element((By.ID, "tree"), "UBND xã Chân Mộng"))
     entries = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#tree li")]
     assert len(entries) == 2
     assert "UBND xã Minh Lương" in entries[1] and "cấp xã" in entries[1]
 
-    browser.find_element(By.LINK_TEXT, "English").click()
+    click_and_load(browser, By.LINK_TEXT, "English")
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Directory of units"))
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
     assert "commune" in browser.find_element(By.ID, "tree").text
@@ -123,7 +133,7 @@ def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
         browser.get(f"{live_server}/login")
         browser.find_element(By.ID, "username").send_keys(username)
         browser.find_element(By.ID, "password").send_keys("demo-Password-1")
-        browser.find_element(By.ID, "submit").click()
+        click_and_load(browser, By.ID, "submit")
         wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào"))
 
     # The clerk uploads the final PDF.
@@ -134,32 +144,32 @@ def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
     browser.find_element(By.ID, "file").send_keys(str(pdf_path))
     browser.find_element(By.ID, "subject").send_keys("Về việc thử nghiệm ký số trên trình duyệt")
     Select(browser.find_element(By.ID, "doc_type")).select_by_value("QĐ")
-    browser.find_element(By.ID, "upload").click()
+    click_and_load(browser, By.ID, "upload")
     wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "dự thảo"))
     document_url = browser.current_url
     assert browser.find_element(By.ID, "preview").get_attribute("src").endswith("/file")
 
     # The leader finds it in "Chờ ký", mistypes the PIN once, then signs.
     sign_in("pt.lanhdao")
-    browser.find_element(By.ID, "queue-sign").click()
+    click_and_load(browser, By.ID, "queue-sign")
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Văn bản chờ tôi ký"))
-    browser.find_element(By.PARTIAL_LINK_TEXT, "thử nghiệm ký số trên trình duyệt").click()
+    click_and_load(browser, By.PARTIAL_LINK_TEXT, "thử nghiệm ký số trên trình duyệt")
     browser.find_element(By.ID, "pin").send_keys("000000")
-    browser.find_element(By.ID, "act").click()
+    click_and_load(browser, By.ID, "act")
     alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.error")))
     assert alert.text == "Sai mã PIN. Còn 4 lần thử trước khi thiết bị ký bị khóa."
     browser.find_element(By.ID, "pin").send_keys("123456")
-    browser.find_element(By.ID, "act").click()
+    click_and_load(browser, By.ID, "act")
     wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "đã ký"))
     assert "Nguyễn Văn Tỉnh" in browser.find_element(By.ID, "signatures").text
 
     # The clerk issues it: number and organisation signature.
     sign_in("pt.vanthu")
-    browser.find_element(By.ID, "queue-issue").click()
+    click_and_load(browser, By.ID, "queue-issue")
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Văn bản chờ ban hành"))
     browser.get(document_url)
     browser.find_element(By.ID, "pin").send_keys("123456")
-    browser.find_element(By.ID, "act").click()
+    click_and_load(browser, By.ID, "act")
     wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "đã ban hành"))
     assert browser.find_element(By.ID, "number").text == "01/QĐ-UBND"
     assert "Đã cấp số và ban hành." in browser.find_element(By.CSS_SELECTOR, "p.flash.done").text

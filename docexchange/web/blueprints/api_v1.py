@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
@@ -313,6 +314,41 @@ def issue_document(document_id: str) -> Response:
     """Number the document and apply the organisation signature (unit token PIN)."""
     document = documents.issue_document(
         db(), document_id, _pin(), services=services(), actor=current_actor()
+    )
+    return jsonify(document_to_dict(document))
+
+
+@bp.post("/documents/<document_id>/signing-sessions")
+def open_signing_session(document_id: str) -> tuple[Response, int]:
+    """Deferred signing, step 1: ``{certificate_chain: [PEM, ...]}`` -> the digest to sign."""
+    opened = documents.open_signing_session(
+        db(),
+        document_id,
+        json_body().get("certificate_chain"),
+        services=services(),
+        actor=current_actor(),
+    )
+    return jsonify(
+        {
+            "session_id": opened.session.id,
+            "document_id": opened.session.document_id,
+            "expires_at": opened.session.expires_at.isoformat(),
+            "digest_algorithm": "sha256",
+            "to_sign": base64.b64encode(opened.to_sign).decode(),
+            "signature_format": opened.signature_format,
+        }
+    ), 201
+
+
+@bp.post("/signing-sessions/<session_id>")
+def complete_signing_session(session_id: str) -> Response:
+    """Deferred signing, step 2: ``{signature: base64}`` -> the signed document."""
+    document = documents.complete_signing_session(
+        db(),
+        session_id,
+        json_body().get("signature"),
+        services=services(),
+        actor=current_actor(),
     )
     return jsonify(document_to_dict(document))
 

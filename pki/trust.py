@@ -1,0 +1,62 @@
+"""Trust decisions about certificates presented to the server (not yet about PDFs).
+
+Full PDF signature validation with reports arrives with the verification work; this module
+answers one question for deferred signing: may this certificate sign for us?
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from asn1crypto import x509 as asn1_x509
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InvalidCertificateError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+)
+
+__all__ = ["CertificateProblem", "validate_signing_certificate"]
+
+logger = logging.getLogger(__name__)
+
+
+class CertificateProblem(ValueError):
+    """Why a certificate may not sign: ``untrusted``, ``expired``, ``revoked`` or ``invalid``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def validate_signing_certificate(
+    certificate: asn1_x509.Certificate,
+    intermediates: list[asn1_x509.Certificate],
+    *,
+    roots: list[asn1_x509.Certificate],
+) -> None:
+    """Check the path to one of ``roots``, validity now, and the non-repudiation key usage.
+
+    Revocation is checked by the caller against its own CA's list (soft-fail here).
+
+    :raises CertificateProblem: naming the first thing wrong.
+    """
+    context = ValidationContext(trust_roots=roots, other_certs=intermediates)
+    validator = CertificateValidator(
+        certificate, intermediate_certs=intermediates, validation_context=context
+    )
+    try:
+        asyncio.run(validator.async_validate_usage({"non_repudiation"}))  # type: ignore[no-untyped-call]
+    except PathBuildingError:
+        raise CertificateProblem("untrusted") from None
+    except (ExpiredError, NotYetValidError):
+        raise CertificateProblem("expired") from None
+    except RevokedError:
+        raise CertificateProblem("revoked") from None
+    except (InvalidCertificateError, PathValidationError) as exc:
+        logger.info("certificate refused: %s", type(exc).__name__)
+        raise CertificateProblem("invalid") from None
