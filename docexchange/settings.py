@@ -63,6 +63,8 @@ class Settings:
     pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     #: Public address of this server's demo CRL, OCSP and TSA (written into certificates).
     pki_base_url: str = "http://127.0.0.1:5000/pki"
+    #: Token configuration file (module path and key label per token; never PINs).
+    tokens_config: str = ""
     #: Consecutive wrong PINs before a token is locked until an admin unlocks it.
     max_pin_failures: int = 5
     #: Time-stamp signatures (PAdES B-T) with the instance's TSA.
@@ -113,6 +115,7 @@ _STR_FIELDS = {
     "LOG_LEVEL": "log_level",
     "PKCS11_MODULE": "pkcs11_module",
     "PKI_BASE_URL": "pki_base_url",
+    "TOKENS_CONFIG": "tokens_config",
 }
 _BOOL_FIELDS = {
     "DEMO": "demo_mode",

@@ -10,7 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_SOFTHSM_MODULE", "SoftHsmSetup", "TokenRef"]
+import yaml
+
+__all__ = ["DEFAULT_SOFTHSM_MODULE", "SoftHsmSetup", "TokenDirectory", "TokenRef"]
 
 DEFAULT_SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -76,3 +78,63 @@ class SoftHsmSetup:
 
 
 _ACTIVE: dict[str, str] = {}
+
+
+_FORBIDDEN_KEYS = {"pin", "user_pin", "user-pin", "so_pin", "so-pin", "password"}
+
+
+@dataclass(frozen=True)
+class TokenDirectory:
+    """Which PKCS#11 module and key label serve each token label (``hsm_config/*.yaml``).
+
+    Tokens not listed use ``default_module`` and the key label ``signing``. A network HSM
+    or a vendor USB-token module is one line per token; nothing else changes.
+    """
+
+    default_module: str
+    overrides: tuple[TokenRef, ...] = ()
+
+    def ref(self, label: str) -> TokenRef:
+        """The reference for ``label``."""
+        for ref in self.overrides:
+            if ref.token_label == label:
+                return ref
+        return TokenRef(module_path=self.default_module, token_label=label)
+
+    @classmethod
+    def load(cls, path: Path, *, default_module: str) -> TokenDirectory:
+        """Read a token configuration file.
+
+        :raises ValueError: unknown keys, a PIN in the file, or a malformed entry.
+        """
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping")
+        _refuse_secrets(data, path)
+        unknown = set(data) - {"default_module", "tokens"}
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
+        module = str(data.get("default_module") or default_module)
+        overrides = []
+        for entry in data.get("tokens") or []:
+            if not isinstance(entry, dict) or set(entry) - {"label", "module", "key_label"}:
+                raise ValueError(f"{path}: a token entry has label, module and key_label only")
+            overrides.append(
+                TokenRef(
+                    module_path=str(entry.get("module") or module),
+                    token_label=str(entry["label"]),
+                    key_label=str(entry.get("key_label") or "signing"),
+                )
+            )
+        return cls(default_module=module, overrides=tuple(overrides))
+
+
+def _refuse_secrets(node: object, path: Path) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if str(key).lower() in _FORBIDDEN_KEYS:
+                raise ValueError(f"{path}: PINs and passwords never go in token configuration")
+            _refuse_secrets(value, path)
+    elif isinstance(node, list):
+        for item in node:
+            _refuse_secrets(item, path)

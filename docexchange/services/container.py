@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from sqlalchemy import Engine
@@ -53,5 +54,6 @@ def build_services(settings: Settings) -> Services:
             pki_dir=settings.instance_dir / "pki",
             module_path=settings.pkcs11_module,
             pki_base_url=settings.pki_base_url,
+            tokens_config=Path(settings.tokens_config) if settings.tokens_config else None,
         ),
     )

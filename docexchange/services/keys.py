@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.timestamps import TimeStamper
 
 from docexchange.errors import InvalidInput
-from pki.config import SoftHsmSetup, TokenRef
+from pki.config import SoftHsmSetup, TokenDirectory, TokenRef
 from pki.demo_ca import DemoCA
 
 __all__ = [
@@ -54,6 +54,15 @@ class KeyMaterial:
     module_path: str
     #: Where the CRL, OCSP and TSA of the demo CA are served (written into certificates).
     pki_base_url: str = "http://127.0.0.1:5000/pki"
+    #: Per-token module and key label (``hsm_config``); None: every token on ``module_path``.
+    tokens_config: Path | None = None
+
+    @functools.cached_property
+    def directory(self) -> TokenDirectory:
+        """Which module serves which token."""
+        if self.tokens_config is None:
+            return TokenDirectory(default_module=self.module_path)
+        return TokenDirectory.load(self.tokens_config, default_module=self.module_path)
 
     @functools.cached_property
     def softhsm(self) -> SoftHsmSetup:
@@ -78,9 +87,9 @@ class KeyMaterial:
         return path.read_text(encoding="ascii").strip()
 
     def ref(self, label: str) -> TokenRef:
-        """The reference of a token of this instance."""
-        _ = self.softhsm  # the module must see our config before it loads
-        return TokenRef(module_path=self.module_path, token_label=label)
+        """The reference of a token of this instance (module and key label from config)."""
+        _ = self.softhsm  # SoftHSM2 must see our config before any module loads
+        return self.directory.ref(label)
 
     def chain(self) -> list[asn1_x509.Certificate]:
         """The CA certificates to embed with a signature (intermediate first)."""
