@@ -32,6 +32,7 @@ from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator import ValidationContext
 
 from pki.errors import SigningFailed
 
@@ -263,11 +264,15 @@ def sign_pdf(
     placement: Placement | None = None,
     appearance: Appearance | None = None,
     bytes_reserved: int | None = None,
+    revocation_context: ValidationContext | None = None,
 ) -> bytes:
     """Add one PAdES signature (B-B, or B-T with ``timestamper``) in a new revision.
 
     :param bytes_reserved: hex characters reserved for the signature container; by default
         estimated from the certificates, which skips pyHanko's dry run.
+    :param revocation_context: with it, the certificate path's revocation data is embedded
+        after signing (PAdES B-LT when time-stamped): the document then validates years
+        later without reaching the CA.
     :raises SigningFailed: the PDF or the token could not be used.
     """
     where = placement or Placement()
@@ -278,6 +283,8 @@ def sign_pdf(
         reason=reason,
         location=location,
         use_pades_lta=False,
+        validation_context=revocation_context,
+        embed_validation_info=revocation_context is not None,
     )
     reserve = (
         bytes_reserved

@@ -241,6 +241,10 @@ def _signed_bytes(
                 timestamper=services.keys.timestamper() if settings.timestamp_signatures else None,
                 appearance=appearance,
                 placement=placement,
+                # B-LT: with a time stamp, embed the revocation data as well.
+                revocation_context=(
+                    services.keys.revocation_context() if settings.timestamp_signatures else None
+                ),
             )
         except SigningFailed:
             raise DocExchangeError("signing_failed", id=location) from None

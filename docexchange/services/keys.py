@@ -17,6 +17,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.timestamps import TimeStamper
+from pyhanko_certvalidator import ValidationContext
 
 from docexchange.errors import InvalidInput
 from pki.config import SoftHsmSetup, TokenDirectory, TokenRef
@@ -98,6 +99,20 @@ class KeyMaterial:
     def trust_roots(self) -> list[asn1_x509.Certificate]:
         """The roots a certificate presented to this server must chain to."""
         return [_asn1(self.ca.root)]
+
+    def revocation_context(self) -> ValidationContext:
+        """Revocation data for the certificates this server signs with (PAdES B-LT).
+
+        The demo CA is in-process, so its CRL is always at hand; the TSA's certificate is
+        covered by the same CRL.
+        """
+        crl = self.ca.crl().public_bytes(serialization.Encoding.DER)
+        return ValidationContext(
+            trust_roots=self.trust_roots(),
+            other_certs=self.chain(),
+            crls=[crl],
+            revocation_mode="soft-fail",
+        )
 
     def timestamper(self) -> TimeStamper:
         """The time-stamp authority for PAdES B-T signatures."""

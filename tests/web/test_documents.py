@@ -376,3 +376,25 @@ def test_two_hundred_concurrent_signing_requests_from_several_leaders(
     for clerk in units.values():
         listed = client.get("/api/v1/documents?state=signed", headers=as_user(clerk)).get_json()
         assert len(listed["items"]) == 50, clerk
+
+
+def test_issued_documents_carry_their_revocation_data_pades_b_lt(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """Validated offline, years later: the CRLs travel inside the PDF (DSS)."""
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    body = signed_and_issued(client, as_user)
+    pdf = client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
+    reader = PdfFileReader(io.BytesIO(pdf))
+    dss = reader.root["/DSS"]
+    assert len(dss["/CRLs"]) >= 1 and len(dss["/Certs"]) >= 1
+    ca = services.keys.ca
+    der = lambda c: asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))  # noqa: E731
+    # Revocation must be checked (hard-fail) with nothing but what the file carries.
+    offline = DocumentSecurityStore.read_dss(reader).as_validation_context(
+        {"trust_roots": [der(ca.root)], "allow_fetching": False, "revocation_mode": "hard-fail"}
+    )
+    for embedded in reader.embedded_signatures:
+        status = validate_pdf_signature(embedded, offline)
+        assert status.intact and status.trusted and status.bottom_line, status.summary()
