@@ -147,6 +147,8 @@ MESSAGES: dict[str, str] = {
     "signing_session_not_found": N_("Signing session {id} does not exist."),
     "signing_session_closed": N_("Signing session {id} is already closed."),
     "signing_session_expired": N_("Signing session {id} has expired; start again."),
+    "image_invalid": N_("The image must be a PNG file of at most 1 MB and 2000 pixels a side."),
+    "image_not_transparent": N_("The image must have a transparent background (PNG with alpha)."),
     # audit
     "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
     "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),

@@ -51,6 +51,7 @@ from docexchange.storage.models import (
     NumberCounter,
     SigningSession,
     Unit,
+    User,
 )
 from pki import deferred
 from pki.errors import SigningFailed
@@ -288,12 +289,19 @@ def _field_name(document: Document, kind: str) -> str:
 #: one; a text-only stamp sits beside it so both stay legible). Last page, PDF points.
 PERSONAL_BOX = Placement(page=-1, box=(360, 70, 565, 150))
 SEAL_BOX = Placement(page=-1, box=(130, 70, 355, 150))
+SEAL_OVER_SIGNATURE_BOX = Placement(page=-1, box=(290, 55, 430, 165))
 
 
-def _personal_appearance(actor: Actor) -> Appearance:
+def _signature_image(session: Session, actor: Actor, services: Services) -> bytes | None:
+    digest = session.scalar(select(User.signature_image_sha256).where(User.id == actor.user_id))
+    return services.blobs.get(digest) if digest else None
+
+
+def _personal_appearance(actor: Actor, image: bytes | None = None) -> Appearance:
     signed_at = datetime.now(UTC).astimezone(VN_TZ).isoformat(timespec="seconds")
     return Appearance(
         lines=(actor.position, actor.full_name, f"Ký số: {signed_at}"),
+        image_png=image,
         color=(0.0, 0.2, 0.7),
     )
 
@@ -317,7 +325,7 @@ def sign_document(
     tokens.refuse_if_locked(session, label, actor=actor)
     seen = document.current_sha256
     field_name = _field_name(document, "personal")
-    appearance = _personal_appearance(actor)
+    appearance = _personal_appearance(actor, _signature_image(session, actor, services))
     session.commit()  # end the read; nothing is held while the token signs
 
     signed, certificate_der = _signed_bytes(
@@ -453,10 +461,17 @@ def issue_document(
         reason=f"Số {number_text}, ban hành {stamp_time}",
         location=unit.code,
         appearance=Appearance(
-            lines=(unit.name, f"Số: {number_text}", f"Thời gian ký: {stamp_time}"),
+            # Over a seal image, two short lines that stay inside the seal's box.
+            lines=(f"Số: {number_text}", stamp_time)
+            if unit.seal_image_sha256
+            else (unit.name, f"Số: {number_text}", f"Thời gian ký: {stamp_time}"),
             color=(0.8, 0.0, 0.0),
+            image_png=(
+                services.blobs.get(unit.seal_image_sha256) if unit.seal_image_sha256 else None
+            ),
         ),
-        placement=SEAL_BOX,
+        # With a seal image the seal overlaps a third of the personal signature (NĐ 30).
+        placement=SEAL_OVER_SIGNATURE_BOX if unit.seal_image_sha256 else SEAL_BOX,
     )
     signature = _record_signature(
         document,
@@ -558,7 +573,7 @@ def open_signing_session(
             intermediates,
             field_name=field_name,
             reason="Ký duyệt",
-            appearance=_personal_appearance(actor),
+            appearance=_personal_appearance(actor, _signature_image(session, actor, services)),
             placement=PERSONAL_BOX,
             timestamped=services.settings.timestamp_signatures,
         )

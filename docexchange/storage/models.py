@@ -63,6 +63,8 @@ class Unit(Base):
     successor_code: Mapped[str | None] = mapped_column(
         String(13), ForeignKey("units.code", ondelete="RESTRICT")
     )
+    #: The unit's seal image (red, transparent PNG) in the blob store.
+    seal_image_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -109,6 +111,8 @@ class User(Base):
         String(13), ForeignKey("units.code", ondelete="RESTRICT"), index=True
     )
     password_hash: Mapped[str] = mapped_column(String(255))
+    #: The person's handwritten signature image (blue, transparent PNG) in the blob store.
+    signature_image_sha256: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     roles: Mapped[list[UserRole]] = relationship(

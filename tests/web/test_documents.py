@@ -398,3 +398,57 @@ def test_issued_documents_carry_their_revocation_data_pades_b_lt(
     for embedded in reader.embedded_signatures:
         status = validate_pdf_signature(embedded, offline)
         assert status.intact and status.trusted and status.bottom_line, status.summary()
+
+
+def _png(colour: tuple[int, int, int, int], *, mode: str = "RGBA") -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new(mode, (240, 120), (0, 0, 0, 0) if mode == "RGBA" else (255, 255, 255))
+    ImageDraw.Draw(image).ellipse((20, 10, 220, 110), outline=colour[: len(mode)], width=6)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_signature_and_seal_images_appear_in_the_signed_pdf(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    admin = as_user("admin")
+    blue, red = _png((20, 40, 200, 255)), _png((210, 20, 20, 255))
+
+    def put(path, data):
+        return client.put(path, data=data, headers={**admin, "Content-Type": "image/png"})
+
+    assert put("/api/v1/users/pt.lanhdao/signature-image", blue).status_code == 200
+    assert put("/api/v1/units/000.00.00.H45/seal-image", red).status_code == 200
+    opaque = put("/api/v1/units/000.00.00.H45/seal-image", _png((0, 0, 0, 255), mode="RGB"))
+    assert (opaque.status_code, error_code(opaque)) == (422, "image_not_transparent")
+    not_png = put("/api/v1/users/pt.lanhdao/signature-image", b"GIF89a not a png")
+    assert (not_png.status_code, error_code(not_png)) == (422, "image_invalid")
+    clerk_try = client.put(
+        "/api/v1/units/000.00.00.H45/seal-image",
+        data=red,
+        headers={**as_user("pt.vanthu"), "Content-Type": "image/png"},
+    )
+    assert (clerk_try.status_code, error_code(clerk_try)) == (403, "role_required")
+
+    body = signed_and_issued(client, as_user)
+    pdf = client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
+    reader = PdfFileReader(io.BytesIO(pdf))
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    images = 0
+    for annotation in page["/Annots"]:
+        appearance = annotation.get_object()["/AP"]["/N"].get_object()
+        for xobject in appearance["/Resources"].get("/XObject", {}).values():
+            inner = xobject.get_object()
+            nested = inner.get("/Resources", {}).get("/XObject", {})
+            kinds = [inner.get("/Subtype")] + [
+                x.get_object().get("/Subtype") for x in nested.values()
+            ]
+            images += kinds.count("/Image")
+    assert images >= 2
+    context = _validation_context(services)
+    for embedded in reader.embedded_signatures:
+        assert validate_pdf_signature(embedded, context).bottom_line
+    if os.environ.get("DX_KEEP_PDF"):
+        Path(os.environ["DX_KEEP_PDF"]).write_bytes(pdf)

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from docexchange.domain.accounts import role_names
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import InvalidInput
-from docexchange.services import accounts, directory, documents, tokens
+from docexchange.services import accounts, appearances, directory, documents, tokens
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.schemas import (
     document_to_dict,
@@ -369,6 +369,32 @@ def provision_unit_token(code: str) -> tuple[Response, int]:
         db(), code, _pin(), keys=services().keys, actor=current_actor()
     )
     return jsonify({"token_label": made.label, "certificate_pem": made.certificate_pem}), 201
+
+
+def _image_body() -> bytes:
+    upload = request.files.get("file")
+    data = upload.read() if upload is not None else request.get_data(cache=False)
+    if not data:
+        raise InvalidInput("missing_field", field="file")
+    return data
+
+
+@bp.put("/users/<username>/signature-image")
+def put_signature_image(username: str) -> Response:
+    """Admin: the person's handwritten signature (transparent PNG, body or multipart file)."""
+    digest = appearances.set_signature_image(
+        db(), username, _image_body(), blobs=services().blobs, actor=current_actor()
+    )
+    return jsonify({"sha256": digest})
+
+
+@bp.put("/units/<code>/seal-image")
+def put_seal_image(code: str) -> Response:
+    """Admin: the unit's seal (transparent PNG)."""
+    digest = appearances.set_seal_image(
+        db(), code, _image_body(), blobs=services().blobs, actor=current_actor()
+    )
+    return jsonify({"sha256": digest})
 
 
 @bp.post("/tokens/<label>/unlock")
