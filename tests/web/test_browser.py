@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -74,6 +75,10 @@ def browser() -> Iterator[webdriver.Chrome]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+#: What a lookup may meet while a page is being replaced; waits retry past these.
+SETTLING = (StaleElementReferenceException, WebDriverException)
+
+
 def click_and_load(browser: webdriver.Chrome, by: str, value: str) -> None:
     """Click something that loads a new page, and wait until the old page is gone.
 
@@ -81,13 +86,26 @@ def click_and_load(browser: webdriver.Chrome, by: str, value: str) -> None:
     """
     old = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(by, value).click()
-    WebDriverWait(browser, 30).until(ec.staleness_of(old))
+
+    def old_page_gone(_driver: webdriver.Chrome) -> bool:
+        try:
+            old.is_enabled()
+        except (StaleElementReferenceException, WebDriverException):
+            # Chromium sometimes reports a replaced page as "Node with given id does not
+            # belong to the document" instead of a stale element.
+            return True
+        return False
+
+    WebDriverWait(browser, 30).until(old_page_gone)
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.execute_script("return document.readyState") == "complete"
+    )
 
 
 def test_a_clerk_signs_in_and_browses_the_directory(
     live_server: str, browser: webdriver.Chrome
 ) -> None:
-    wait = WebDriverWait(browser, 15)
+    wait = WebDriverWait(browser, 15, ignored_exceptions=SETTLING)
     browser.get(f"{live_server}/login")
     heading = browser.find_element(By.TAG_NAME, "h1")
     assert heading.text == "Đăng nhập"
@@ -126,7 +144,7 @@ def test_a_clerk_signs_in_and_browses_the_directory(
 def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
     live_server: str, browser: webdriver.Chrome, services: Services
 ) -> None:
-    wait = WebDriverWait(browser, 30)
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
 
     def sign_in(username: str) -> None:
         browser.delete_all_cookies()
