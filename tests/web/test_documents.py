@@ -452,3 +452,31 @@ def test_signature_and_seal_images_appear_in_the_signed_pdf(
         assert validate_pdf_signature(embedded, context).bottom_line
     if os.environ.get("DX_KEEP_PDF"):
         Path(os.environ["DX_KEEP_PDF"]).write_bytes(pdf)
+
+
+def test_the_token_doctor_page_lists_tokens_and_unlocks(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    from tests.web.test_ui import _csrf, _login
+
+    leader = as_user("pt.lanhdao")
+    doc_id = upload(client, as_user("pt.vanthu")).get_json()["id"]
+    for _ in range(5):
+        client.post(f"/api/v1/documents/{doc_id}/sign", json={"pin": "9999"}, headers=leader)
+    _login(client, "pt.vanthu")
+    assert client.get("/admin/tokens").status_code == 403
+    client.post("/logout", data={"csrf_token": _csrf(client.get("/").get_data(as_text=True))})
+    _login(client, "admin")
+    page = client.get("/admin/tokens").get_data(as_text=True)
+    assert "o:000.00.00.H45" in page and "u:pt.lanhdao" in page
+    assert "Nguyễn Văn Tỉnh" in page and "đã khóa" in page
+    done = client.post(
+        "/admin/tokens/u:pt.lanhdao/unlock", data={"csrf_token": _csrf(page)}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Đã mở khóa thiết bị ký u:pt.lanhdao." in done
+    assert (
+        client.post(
+            f"/api/v1/documents/{doc_id}/sign", json={"pin": PIN}, headers=leader
+        ).status_code
+        == 200
+    )

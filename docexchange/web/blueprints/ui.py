@@ -7,12 +7,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from docexchange.domain.accounts import Role
 from docexchange.errors import DocExchangeError, Forbidden
 from docexchange.i18n import LOCALES, message_for
-from docexchange.services import accounts, directory
+from docexchange.services import accounts, directory, tokens
 from docexchange.services.authz import ancestors
 from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import current_actor, db, services
@@ -132,3 +133,25 @@ def users() -> Response | str:
     unit = directory.get_unit(db(), unit_code)
     people = accounts.list_users(db(), unit_code=unit_code, actor=actor)
     return render_template("users.html", unit=unit, people=people, form=form, is_admin=is_admin)
+
+
+@bp.get("/admin/tokens")
+def token_doctor() -> str:
+    """Admin: the token doctor — slots, keys, certificates, expiry, locks."""
+    reports = tokens.doctor(db(), keys=services().keys, actor=current_actor())
+    return render_template("tokens.html", reports=reports, form=FlaskForm())
+
+
+@bp.post("/admin/tokens/<label>/unlock")
+def unlock_token(label: str) -> Response:
+    """Admin: clear a wrong-PIN lock."""
+    form = FlaskForm()
+    if form.validate_on_submit():
+        try:
+            tokens.unlock_token(db(), label, actor=current_actor())
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(_message(exc), "error")
+        else:
+            flash(label, "unlocked")
+    return redirect(url_for("ui.token_doctor"))
