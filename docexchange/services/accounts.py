@@ -13,7 +13,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from docexchange.domain.accounts import (
     Role,
@@ -109,6 +109,7 @@ def actor_for(user: User) -> Actor:
         roles=role_set(user.role_names),
         full_name=user.full_name,
         position=user.position,
+        signature_image_sha256=user.signature_image_sha256,
     )
 
 
@@ -280,7 +281,11 @@ def resolve_token(session: Session, token: str) -> User:
 
     :raises Unauthorized: ``token_invalid``, ``token_expired`` or ``token_revoked``.
     """
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _token_hash(token))
+    )
     if row is None:
         raise Unauthorized("token_invalid")
     if row.revoked_at is not None:

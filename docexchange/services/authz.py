@@ -25,6 +25,7 @@ class Actor:
     roles: frozenset[Role]
     full_name: str = ""
     position: str = ""
+    signature_image_sha256: str | None = None
 
     def has(self, *roles: Role) -> bool:
         """Whether the actor holds any of ``roles``."""

@@ -51,7 +51,6 @@ from docexchange.storage.models import (
     NumberCounter,
     SigningSession,
     Unit,
-    User,
 )
 from pki import deferred
 from pki.errors import SigningFailed
@@ -292,8 +291,8 @@ SEAL_BOX = Placement(page=-1, box=(130, 70, 355, 150))
 SEAL_OVER_SIGNATURE_BOX = Placement(page=-1, box=(290, 55, 430, 165))
 
 
-def _signature_image(session: Session, actor: Actor, services: Services) -> bytes | None:
-    digest = session.scalar(select(User.signature_image_sha256).where(User.id == actor.user_id))
+def _signature_image(actor: Actor, services: Services) -> bytes | None:
+    digest = actor.signature_image_sha256
     return services.blobs.get(digest) if digest else None
 
 
@@ -322,10 +321,10 @@ def sign_document(
     label = user_token_label(actor.username)
     document = get_document(session, document_id, actor=actor)
     _check_signable(document, actor)
-    tokens.refuse_if_locked(session, label, actor=actor)
+    earlier_failures = tokens.refuse_if_locked(session, label, actor=actor)
     seen = document.current_sha256
     field_name = _field_name(document, "personal")
-    appearance = _personal_appearance(actor, _signature_image(session, actor, services))
+    appearance = _personal_appearance(actor, _signature_image(actor, services))
     session.commit()  # end the read; nothing is held while the token signs
 
     signed, certificate_der = _signed_bytes(
@@ -342,9 +341,12 @@ def sign_document(
         placement=PERSONAL_BOX,
     )
 
-    document = _lock_document(session, document_id, actor=actor)
-    _check_signable(document, actor)
-    if document.current_sha256 != seen:
+    # Every change to a document replaces its PDF, so an unchanged digest under the row lock
+    # means the copy read before signing is still current.
+    current = session.scalar(
+        select(Document.current_sha256).where(Document.id == document.id).with_for_update()
+    )
+    if current != seen:
         raise Conflict("document_changed", id=document.id)
     signature = _record_signature(
         document,
@@ -356,7 +358,8 @@ def sign_document(
         signed=signed,
         certificate_der=certificate_der,
     )
-    tokens.clear_failures(session, label)
+    if earlier_failures:
+        tokens.clear_failures(session, label)
     document.state = DocumentState.SIGNED.value
     audit.record(
         session,
@@ -573,7 +576,7 @@ def open_signing_session(
             intermediates,
             field_name=field_name,
             reason="Ký duyệt",
-            appearance=_personal_appearance(actor, _signature_image(session, actor, services)),
+            appearance=_personal_appearance(actor, _signature_image(actor, services)),
             placement=PERSONAL_BOX,
             timestamped=services.settings.timestamp_signatures,
         )

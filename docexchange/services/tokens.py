@@ -189,11 +189,12 @@ def unlock_token(session: Session, label: str, *, actor: Actor) -> None:
     session.commit()
 
 
-def refuse_if_locked(session: Session, label: str, *, actor: Actor) -> None:
+def refuse_if_locked(session: Session, label: str, *, actor: Actor) -> int:
     """Refuse (and audit) any use of a token locked after too many wrong PINs.
 
     Call it before the caller writes anything: a refusal commits its audit event.
 
+    :returns: the wrong PINs counted so far (0 when none).
     :raises Locked: ``token_locked``.
     """
     state = session.get(TokenState, label)
@@ -201,6 +202,7 @@ def refuse_if_locked(session: Session, label: str, *, actor: Actor) -> None:
         audit.record(session, actor=actor.username, action="token.locked_attempt", target=label)
         session.commit()
         raise Locked("token_locked", label=label)
+    return state.failures if state is not None else 0
 
 
 def clear_failures(session: Session, label: str) -> None:
