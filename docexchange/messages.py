@@ -109,6 +109,7 @@ MESSAGES: dict[str, str] = {
     # field reasons (continued)
     "reason_one_of": N_("one of {values}"),
     "reason_boolean": N_("true or false"),
+    "reason_page_number": N_("a page number of the document"),
     # documents
     "invalid_doc_type": N_(
         "'{doc_type}' is not a document type of Decree 30/2020 (e.g. QĐ, TB, CV)."

@@ -91,6 +91,7 @@ class DocumentInput:
     drafting_unit: str | None
     paper_copy: bool
     due_date: Any
+    signature_page: int | None = None
 
     @classmethod
     def from_mapping(cls, data: object) -> DocumentInput:
@@ -113,6 +114,9 @@ class DocumentInput:
         paper = data.get("paper_copy", False)
         if not isinstance(paper, bool):
             raise invalid_field("paper_copy", "reason_boolean")
+        page = data.get("signature_page")
+        if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
+            raise invalid_field("signature_page", "reason_page_number")
         doc_type = check_doc_type(data.get("doc_type"))
         if doc_type == "CV" and not drafting_unit:
             raise InvalidInput("missing_field", field="drafting_unit")
@@ -125,6 +129,7 @@ class DocumentInput:
             drafting_unit=drafting_unit,
             paper_copy=paper,
             due_date=parse_date(data.get("due_date"), field="due_date"),
+            signature_page=page,
         )
 
 
@@ -140,6 +145,8 @@ def create_document(
         info = inspect_pdf(pdf)
     except PdfRefused as exc:
         raise InvalidInput(f"pdf_{exc.reason}") from None
+    if metadata.signature_page is not None and metadata.signature_page > info.pages:
+        raise invalid_field("signature_page", "reason_page_number")
     digest = services.blobs.put(pdf)
     document = Document(
         id=secrets.token_hex(12),
@@ -155,6 +162,7 @@ def create_document(
         recipients=metadata.recipients,
         state=DocumentState.DRAFT.value,
         pages=info.pages,
+        signature_page=metadata.signature_page,
         original_sha256=digest,
         current_sha256=digest,
     )
@@ -291,6 +299,13 @@ SEAL_BOX = Placement(page=-1, box=(130, 70, 355, 150))
 SEAL_OVER_SIGNATURE_BOX = Placement(page=-1, box=(290, 55, 430, 165))
 
 
+def _on_page(placement: Placement, document: Document) -> Placement:
+    """The placement on the page chosen at upload (pyHanko counts pages from 0)."""
+    if document.signature_page is None:
+        return placement
+    return Placement(page=document.signature_page - 1, box=placement.box)
+
+
 def _signature_image(actor: Actor, services: Services) -> bytes | None:
     digest = actor.signature_image_sha256
     return services.blobs.get(digest) if digest else None
@@ -338,7 +353,7 @@ def sign_document(
         reason="Ký duyệt",
         location=document.sender_code,
         appearance=appearance,
-        placement=PERSONAL_BOX,
+        placement=_on_page(PERSONAL_BOX, document),
     )
 
     # Every change to a document replaces its PDF, so an unchanged digest under the row lock
@@ -474,7 +489,9 @@ def issue_document(
             ),
         ),
         # With a seal image the seal overlaps a third of the personal signature (NĐ 30).
-        placement=SEAL_OVER_SIGNATURE_BOX if unit.seal_image_sha256 else SEAL_BOX,
+        placement=_on_page(
+            SEAL_OVER_SIGNATURE_BOX if unit.seal_image_sha256 else SEAL_BOX, document
+        ),
     )
     signature = _record_signature(
         document,
@@ -577,7 +594,7 @@ def open_signing_session(
             field_name=field_name,
             reason="Ký duyệt",
             appearance=_personal_appearance(actor, _signature_image(actor, services)),
-            placement=PERSONAL_BOX,
+            placement=_on_page(PERSONAL_BOX, document),
             timestamped=services.settings.timestamp_signatures,
         )
     except SigningFailed:

@@ -205,6 +205,8 @@ class Document(Base):
     recipients: Mapped[list[str]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(16))
     pages: Mapped[int] = mapped_column(Integer)
+    #: Page (1-based) for the visible signatures; None: the last page.
+    signature_page: Mapped[int | None] = mapped_column(Integer)
     original_sha256: Mapped[str] = mapped_column(String(64))
     current_sha256: Mapped[str] = mapped_column(String(64))
     series: Mapped[str | None] = mapped_column(String(16))

@@ -7,13 +7,14 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
+    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 __all__ = ["LoginForm", "PinForm", "UploadForm", "UserForm"]
 
@@ -65,6 +66,10 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
             SelectChoice("thuong_khan", _l("Very urgent")),
             SelectChoice("hoa_toc", _l("Immediate")),
         ],
+    )
+    signature_page = IntegerField(
+        _l("Page for the signatures (empty: the last page)"),
+        validators=[Optional(), NumberRange(min=1, max=9999)],
     )
     paper_copy = BooleanField(_l("A paper original is also sent"))
 

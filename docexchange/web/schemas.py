@@ -83,6 +83,7 @@ def document_to_dict(document: Document) -> dict[str, Any]:
         "drafting_unit": document.drafting_unit,
         "due_date": document.due_date.isoformat() if document.due_date else None,
         "pages": document.pages,
+        "signature_page": document.signature_page,
         "sha256": document.current_sha256,
         "created_by": document.created_by,
         "created_at": document.created_at.isoformat(),

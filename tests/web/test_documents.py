@@ -480,3 +480,24 @@ def test_the_token_doctor_page_lists_tokens_and_unlocks(
         ).status_code
         == 200
     )
+
+
+def test_the_signature_page_is_chosen_at_upload(client: FlaskClient, as_user: Any) -> None:
+    clerk = as_user("pt.vanthu")
+    too_far = upload(client, clerk, pdf=make_pdf(pages=2), signature_page=3)
+    assert (too_far.status_code, error_code(too_far)) == (422, "invalid_field")
+    body = signed_and_issued(client, as_user)  # default: the last page
+    first = upload(client, clerk, pdf=make_pdf(pages=3), signature_page=1).get_json()
+    assert first["signature_page"] == 1
+    leader = as_user("pt.lanhdao")
+    assert (
+        client.post(
+            f"/api/v1/documents/{first['id']}/sign", json={"pin": PIN}, headers=leader
+        ).status_code
+        == 200
+    )
+    for doc_id, page_index in ((first["id"], 0), (body["id"], 0)):
+        pdf = client.get(f"/api/v1/documents/{doc_id}/file", headers=clerk).data
+        kids = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"]
+        annotated = [n for n, kid in enumerate(kids) if "/Annots" in kid.get_object()]
+        assert annotated == [page_index if doc_id == first["id"] else len(kids) - 1]

@@ -52,6 +52,7 @@ def new() -> WerkzeugResponse | str:
                     "drafting_unit": form.drafting_unit.data or None,
                     "urgency": form.urgency.data,
                     "paper_copy": bool(form.paper_copy.data),
+                    "signature_page": form.signature_page.data,
                 }
             )
             document = documents.create_document(
