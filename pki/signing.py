@@ -291,7 +291,9 @@ def sign_pdf(
         if bytes_reserved is not None
         else estimate_reserve(signer, timestamped=timestamper is not None)
     )
-    try:
+    # With our estimate first; if the container turns out larger (an unusually long chain),
+    # once more with pyHanko sizing it itself.
+    for attempt in (reserve, None):
         try:
             return _sign_once(
                 data,
@@ -300,25 +302,18 @@ def sign_pdf(
                 timestamper=timestamper,
                 where=where,
                 appearance=appearance,
-                reserve=reserve,
+                reserve=attempt,
             )
         except SigningError as exc:
-            if "larger than expected" not in str(exc):
-                raise
-            # The estimate was too small (an unusually large chain): let pyHanko size it.
-            logger.info("signature container larger than estimated; signing again")
-            return _sign_once(
-                data,
-                signer,
-                meta=meta,
-                timestamper=timestamper,
-                where=where,
-                appearance=appearance,
-                reserve=None,
-            )
-    except (SigningError, PdfError, ValueError, KeyError, TypeError, OSError) as exc:
-        logger.warning("signing failed: %s", type(exc).__name__)
-        raise SigningFailed(type(exc).__name__) from exc
+            if attempt is not None and "larger than expected" in str(exc):
+                logger.info("signature container larger than estimated; signing again")
+                continue
+            logger.warning("signing failed: %s", type(exc).__name__)
+            raise SigningFailed(type(exc).__name__) from exc
+        except (PdfError, ValueError, KeyError, TypeError, OSError) as exc:
+            logger.warning("signing failed: %s", type(exc).__name__)
+            raise SigningFailed(type(exc).__name__) from exc
+    raise SigningFailed("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 #: Room for the signed attributes, signature value and CMS structure around the certificates.

@@ -60,17 +60,11 @@ def set_signature_image(
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound("user_not_found", username=username)
-    width, height = check_png(data)
+    size = check_png(data)
     user.signature_image_sha256 = digest = blobs.put(data)
-    audit.record(
-        session,
-        actor=actor.username,
-        action="user.signature_image",
-        target=username,
-        details={"sha256": digest, "size": [width, height]},
+    return _recorded(
+        session, digest, size, action="user.signature_image", target=username, actor=actor
     )
-    session.commit()
-    return digest
 
 
 def set_seal_image(
@@ -81,14 +75,26 @@ def set_seal_image(
     unit = session.get(Unit, unit_code)
     if unit is None:
         raise NotFound("unit_not_found", code=unit_code)
-    width, height = check_png(data)
+    size = check_png(data)
     unit.seal_image_sha256 = digest = blobs.put(data)
+    return _recorded(session, digest, size, action="unit.seal_image", target=unit_code, actor=actor)
+
+
+def _recorded(
+    session: Session,
+    digest: str,
+    size: tuple[int, int],
+    *,
+    action: str,
+    target: str,
+    actor: Actor,
+) -> str:
     audit.record(
         session,
         actor=actor.username,
-        action="unit.seal_image",
-        target=unit_code,
-        details={"sha256": digest, "size": [width, height]},
+        action=action,
+        target=target,
+        details={"sha256": digest, "size": list(size)},
     )
     session.commit()
     return digest

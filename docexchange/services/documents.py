@@ -375,17 +375,28 @@ def sign_document(
     )
     if earlier_failures:
         tokens.clear_failures(session, label)
+    return _signed(session, document, signature, actor=actor)
+
+
+def _signed(
+    session: Session,
+    document: Document,
+    signature: DocumentSignature,
+    *,
+    actor: Actor,
+    deferred_session: str | None = None,
+) -> Document:
+    """A personal signature is in: the document is signed, the audit log says by whom."""
     document.state = DocumentState.SIGNED.value
+    details: dict[str, object] = {
+        "field": signature.field_name,
+        "serial": signature.certificate_serial,
+        "sha256": signature.sha256_after,
+    }
+    if deferred_session:
+        details["deferred"] = deferred_session
     audit.record(
-        session,
-        actor=actor.username,
-        action="document.sign",
-        target=document.id,
-        details={
-            "field": signature.field_name,
-            "serial": signature.certificate_serial,
-            "sha256": signature.sha256_after,
-        },
+        session, actor=actor.username, action="document.sign", target=document.id, details=details
     )
     session.commit()
     return document
@@ -695,18 +706,4 @@ def complete_signing_session(
         certificate_der=row.certificate,
     )
     row.state = "done"
-    document.state = DocumentState.SIGNED.value
-    audit.record(
-        session,
-        actor=actor.username,
-        action="document.sign",
-        target=document.id,
-        details={
-            "field": signature_row.field_name,
-            "serial": signature_row.certificate_serial,
-            "sha256": signature_row.sha256_after,
-            "deferred": row.id,
-        },
-    )
-    session.commit()
-    return document
+    return _signed(session, document, signature_row, actor=actor, deferred_session=row.id)

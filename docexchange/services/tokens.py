@@ -126,16 +126,7 @@ def provision_user_token(
     _der, certificate = _provision(
         keys, label, checked, lambda der: keys.ca.issue_personal(der, person)
     )
-    _reset_state(session, label)
-    audit.record(
-        session,
-        actor=actor.username if actor else "system",
-        action="token.provision",
-        target=label,
-        details={"serial": format(certificate.serial_number, "x"), "owner": username},
-    )
-    session.commit()
-    return ProvisionedToken(label, certificate.public_bytes(serialization.Encoding.PEM).decode())
+    return _provisioned(session, label, certificate, owner=username, actor=actor)
 
 
 def provision_unit_token(
@@ -158,13 +149,25 @@ def provision_unit_token(
             der, unit_name=unit.name, unit_code=unit.code, province=province
         ),
     )
+    return _provisioned(session, label, certificate, owner=unit_code, actor=actor)
+
+
+def _provisioned(
+    session: Session,
+    label: str,
+    certificate: x509.Certificate,
+    *,
+    owner: str,
+    actor: Actor | None,
+) -> ProvisionedToken:
+    """Record a new token: its lock state starts clean, and the audit log names it."""
     _reset_state(session, label)
     audit.record(
         session,
         actor=actor.username if actor else "system",
         action="token.provision",
         target=label,
-        details={"serial": format(certificate.serial_number, "x"), "owner": unit_code},
+        details={"serial": format(certificate.serial_number, "x"), "owner": owner},
     )
     session.commit()
     return ProvisionedToken(label, certificate.public_bytes(serialization.Encoding.PEM).decode())
