@@ -33,7 +33,6 @@ from docexchange.domain.timeutil import VN_TZ, parse_date
 from docexchange.domain.units import parse_selector
 from docexchange.errors import (
     Conflict,
-    DocExchangeError,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -224,6 +223,7 @@ def _signed_bytes(
     session: Session,
     current: bytes,
     *,
+    document_id: str,
     services: Services,
     actor: Actor,
     label: str,
@@ -255,7 +255,7 @@ def _signed_bytes(
                 ),
             )
         except SigningFailed:
-            raise DocExchangeError("signing_failed", id=location) from None
+            raise InvalidInput("signing_failed", id=document_id) from None
     return signed, certificate_der
 
 
@@ -345,6 +345,7 @@ def sign_document(
     signed, certificate_der = _signed_bytes(
         session,
         services.blobs.get(seen),
+        document_id=document.id,
         services=services,
         actor=actor,
         label=label,
@@ -482,6 +483,7 @@ def issue_document(
     signed, certificate_der = _signed_bytes(
         session,
         services.blobs.get(document.current_sha256),
+        document_id=document.id,
         services=services,
         actor=actor,
         label=label,
@@ -609,7 +611,7 @@ def open_signing_session(
             timestamped=services.settings.timestamp_signatures,
         )
     except SigningFailed:
-        raise DocExchangeError("signing_failed", id=document.id) from None
+        raise InvalidInput("signing_failed", id=document.id) from None
     row = SigningSession(
         id=secrets.token_hex(16),
         document_id=document.id,
