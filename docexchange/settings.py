@@ -65,6 +65,8 @@ class Settings:
     pki_base_url: str = "http://127.0.0.1:5000/pki"
     #: Token configuration file (module path and key label per token; never PINs).
     tokens_config: str = ""
+    #: Folder of trusted root certificates (production anchors); default ``<instance>/trust``.
+    trust_dir: str = ""
     #: Consecutive wrong PINs before a token is locked until an admin unlocks it.
     max_pin_failures: int = 5
     #: Time-stamp signatures (PAdES B-T) with the instance's TSA.
@@ -116,6 +118,7 @@ _STR_FIELDS = {
     "PKCS11_MODULE": "pkcs11_module",
     "PKI_BASE_URL": "pki_base_url",
     "TOKENS_CONFIG": "tokens_config",
+    "TRUST_DIR": "trust_dir",
 }
 _BOOL_FIELDS = {
     "DEMO": "demo_mode",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 
+from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import (
@@ -20,7 +22,7 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
 )
 
-__all__ = ["CertificateProblem", "validate_signing_certificate"]
+__all__ = ["CertificateProblem", "load_certificates", "validate_signing_certificate"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,31 @@ class CertificateProblem(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def load_certificates(folder: Path) -> list[asn1_x509.Certificate]:
+    """Every certificate in ``folder`` (``*.pem``, ``*.crt``, ``*.cer``, ``*.der``), sorted by name.
+
+    :raises ValueError: naming a file that holds no readable certificate.
+    """
+    found: list[asn1_x509.Certificate] = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in {".pem", ".crt", ".cer", ".der"} or not path.is_file():
+            continue
+        data = path.read_bytes()
+        try:
+            if pem.detect(data):
+                found.extend(
+                    asn1_x509.Certificate.load(der)
+                    for _, _, der in pem.unarmor(data, multiple=True)
+                )
+            else:
+                certificate = asn1_x509.Certificate.load(data)
+                _ = certificate.subject  # parse now
+                found.append(certificate)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path.name}: not a certificate") from exc
+    return found
 
 
 def validate_signing_certificate(

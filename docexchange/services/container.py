@@ -55,5 +55,8 @@ def build_services(settings: Settings) -> Services:
             module_path=settings.pkcs11_module,
             pki_base_url=settings.pki_base_url,
             tokens_config=Path(settings.tokens_config) if settings.tokens_config else None,
+            trust_dir=Path(settings.trust_dir)
+            if settings.trust_dir
+            else settings.instance_dir / "trust",
         ),
     )

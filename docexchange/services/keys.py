@@ -22,6 +22,7 @@ from pyhanko_certvalidator import ValidationContext
 from docexchange.errors import InvalidInput
 from pki.config import SoftHsmSetup, TokenDirectory, TokenRef
 from pki.demo_ca import DemoCA
+from pki.trust import load_certificates
 
 __all__ = [
     "KeyMaterial",
@@ -57,6 +58,8 @@ class KeyMaterial:
     pki_base_url: str = "http://127.0.0.1:5000/pki"
     #: Per-token module and key label (``hsm_config``); None: every token on ``module_path``.
     tokens_config: Path | None = None
+    #: Folder of trusted root certificates besides the demo CA's.
+    trust_dir: Path | None = None
 
     @functools.cached_property
     def directory(self) -> TokenDirectory:
@@ -97,8 +100,16 @@ class KeyMaterial:
         return [_asn1(self.ca.intermediate), _asn1(self.ca.root)]
 
     def trust_roots(self) -> list[asn1_x509.Certificate]:
-        """The roots a certificate presented to this server must chain to."""
-        return [_asn1(self.ca.root)]
+        """The roots a certificate presented to this server must chain to.
+
+        The demo CA's root, plus every certificate (PEM or DER) in the trust folder: that is
+        where the production anchors go (MIC National Root CA, the Government specialised
+        CA), as configuration, not code.
+        """
+        roots = [_asn1(self.ca.root)]
+        if self.trust_dir is not None and self.trust_dir.is_dir():
+            roots.extend(load_certificates(self.trust_dir))
+        return roots
 
     def revocation_context(self) -> ValidationContext:
         """Revocation data for the certificates this server signs with (PAdES B-LT).

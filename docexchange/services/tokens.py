@@ -25,6 +25,7 @@ from docexchange.errors import (
     InvalidInput,
     Locked,
     NotFound,
+    invalid_field,
 )
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
@@ -78,12 +79,26 @@ def _province_of(session: Session, unit: Unit) -> str:
     return "Việt Nam"
 
 
+ALGORITHMS = ("rsa2048", "ec-p256")
+
+
+def check_algorithm(value: object) -> str:
+    """RSA-2048 (the default, what Vietnamese CAs issue) or ECDSA P-256.
+
+    :raises InvalidInput: ``invalid_field``.
+    """
+    algorithm = "rsa2048" if value in (None, "") else value
+    if algorithm not in ALGORITHMS:
+        raise invalid_field("algorithm", "reason_one_of", values=", ".join(ALGORITHMS))
+    return str(algorithm)
+
+
 def _provision(
-    keys: KeyMaterial, label: str, pin: str, issue: object
+    keys: KeyMaterial, label: str, pin: str, issue: object, algorithm: str = "rsa2048"
 ) -> tuple[bytes, x509.Certificate]:
     try:
         public_der = p11.provision_softhsm_token(
-            keys.softhsm, label=label, user_pin=pin, so_pin=keys.so_pin()
+            keys.softhsm, label=label, user_pin=pin, so_pin=keys.so_pin(), algorithm=algorithm
         )
     except pki_errors.TokenExists:
         raise Conflict("token_exists", label=label) from None
@@ -101,7 +116,13 @@ def _provision(
 
 
 def provision_user_token(
-    session: Session, username: str, pin: object, *, keys: KeyMaterial, actor: Actor | None
+    session: Session,
+    username: str,
+    pin: object,
+    *,
+    keys: KeyMaterial,
+    actor: Actor | None,
+    algorithm: object = None,
 ) -> ProvisionedToken:
     """Admin: create a person's token with a key generated on it and a certificate from the CA.
 
@@ -110,6 +131,7 @@ def provision_user_token(
     if actor is not None:
         require_role(actor, Role.ADMIN)
     checked = check_pin_format(pin)
+    chosen = check_algorithm(algorithm)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound("user_not_found", username=username)
@@ -124,7 +146,7 @@ def provision_user_token(
     )
     label = user_token_label(username)
     _der, certificate = _provision(
-        keys, label, checked, lambda der: keys.ca.issue_personal(der, person)
+        keys, label, checked, lambda der: keys.ca.issue_personal(der, person), chosen
     )
     return _provisioned(session, label, certificate, owner=username, actor=actor)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from asn1crypto import keys as asn1_keys
@@ -164,3 +165,19 @@ def test_unusable_input_is_refused(ca: DemoCA) -> None:
         with pytest.raises(PdfRefused) as info:
             inspect_pdf(data)
         assert info.value.reason == reason
+
+
+def test_trust_folder_loads_pem_and_der_and_refuses_junk(ca: DemoCA, tmp_path: Path) -> None:
+    from pki.trust import load_certificates
+
+    (tmp_path / "a-root.pem").write_bytes(ca.root.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "b-intermediate.der").write_bytes(_der(ca.intermediate))
+    (tmp_path / "notes.txt").write_text("ignored")
+    loaded = load_certificates(tmp_path)
+    assert [c.subject.native["common_name"] for c in loaded] == [
+        "docexchange Demo Root CA",
+        "Co quan chung thuc so demo",
+    ]
+    (tmp_path / "c-broken.crt").write_bytes(b"not a certificate")
+    with pytest.raises(ValueError, match=r"c-broken\.crt"):
+        load_certificates(tmp_path)

@@ -501,3 +501,45 @@ def test_the_signature_page_is_chosen_at_upload(client: FlaskClient, as_user: An
         kids = PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"]
         annotated = [n for n, kid in enumerate(kids) if "/Annots" in kid.get_object()]
         assert annotated == [page_index if doc_id == first["id"] else len(kids) - 1]
+
+
+def test_an_ecdsa_token_signs_as_well(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """ECDSA P-256 keys on SoftHSM2 sign through the raw mechanism (PKCS11-NOTES.md §5.6)."""
+    admin = as_user("admin")
+    user = {
+        "username": "pt.phochutich.ec",
+        "password": "a-long-password-1",
+        "full_name": "Phó Chủ tịch Ec",
+        "unit_code": "000.00.00.H45",
+        "roles": ["signer"],
+    }
+    assert client.post("/api/v1/users", json=user, headers=admin).status_code == 201
+    bad = client.post(
+        "/api/v1/users/pt.phochutich.ec/token",
+        json={"pin": "2468", "algorithm": "dsa"},
+        headers=admin,
+    )
+    assert (bad.status_code, error_code(bad)) == (422, "invalid_field")
+    made = client.post(
+        "/api/v1/users/pt.phochutich.ec/token",
+        json={"pin": "2468", "algorithm": "ec-p256"},
+        headers=admin,
+    )
+    assert made.status_code == 201, made.get_json()
+    certificate = x509.load_pem_x509_certificate(made.get_json()["certificate_pem"].encode())
+    assert certificate.public_key().key_size == 256
+    token = client.post(
+        "/api/v1/auth/login", json={"username": user["username"], "password": user["password"]}
+    )
+    signer = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    doc_id = upload(client, as_user("pt.vanthu")).get_json()["id"]
+    signed = client.post(f"/api/v1/documents/{doc_id}/sign", json={"pin": "2468"}, headers=signer)
+    assert signed.status_code == 200, signed.get_json()
+    pdf = client.get(f"/api/v1/documents/{doc_id}/file", headers=signer).data
+    status = validate_pdf_signature(
+        PdfFileReader(io.BytesIO(pdf)).embedded_signatures[0], _validation_context(services)
+    )
+    assert status.intact and status.trusted and status.bottom_line
+    assert status.signing_cert.public_key.algorithm == "ec"

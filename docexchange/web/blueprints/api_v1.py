@@ -356,8 +356,14 @@ def complete_signing_session(session_id: str) -> Response:
 @bp.post("/users/<username>/token")
 def provision_user_token(username: str) -> tuple[Response, int]:
     """Admin: a personal token with a key generated on it and a certificate from the CA."""
+    body = json_body()
     made = tokens.provision_user_token(
-        db(), username, _pin(), keys=services().keys, actor=current_actor()
+        db(),
+        username,
+        body.get("pin"),
+        keys=services().keys,
+        actor=current_actor(),
+        algorithm=body.get("algorithm"),
     )
     return jsonify({"token_label": made.label, "certificate_pem": made.certificate_pem}), 201
 
