@@ -70,8 +70,14 @@ def _lib(module_path: str) -> Any:
 _TOKENS: dict[tuple[str, str], Any] = {}
 
 
+#: Signing certificates by (module, label, key label): public, and read from the token at
+#: every signature otherwise. Emptied with the token cache and when certificates are stored.
+_CERTIFICATES: dict[tuple[str, str, str], asn1_x509.Certificate] = {}
+
+
 def _reinitialize(module_path: str) -> None:
     _TOKENS.clear()
+    _CERTIFICATES.clear()
     _lib(module_path).reinitialize()
 
 
@@ -318,11 +324,13 @@ def signing_session(
     :raises PinIncorrect: the token refused the PIN.
     :raises TokenNotFound: no such token.
     """
+    cache_key = (ref.module_path, ref.token_label, ref.key_label)
     with _session(ref.module_path, ref.token_label, user_pin=pin) as session:
         signer = _LockedSigner(
             session,
             key_label=ref.key_label,
             cert_label=ref.key_label,
+            signing_cert=_CERTIFICATES.get(cache_key),
             ca_chain=chain or [],
             # Relying parties hold the roots they trust; the CMS carries the path below it.
             embed_roots=False,
@@ -331,6 +339,7 @@ def signing_session(
             signer._load_objects()
         except Exception as exc:  # pyHanko raises PKCS11Error for a missing key or cert
             raise TokenNotFound(ref.token_label, "no signing key or certificate") from exc
+        _CERTIFICATES[cache_key] = signer.signing_cert
         # SoftHSM2 offers ECDSA only as the raw mechanism (shared PKCS11-NOTES.md §5.6).
         signer.use_raw_mechanism = signer.signing_cert.public_key.algorithm == "ec"
         yield signer

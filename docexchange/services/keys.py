@@ -97,7 +97,11 @@ class KeyMaterial:
 
     def chain(self) -> list[asn1_x509.Certificate]:
         """The CA certificates to embed with a signature (intermediate first)."""
-        return [_asn1(self.ca.intermediate), _asn1(self.ca.root)]
+        return list(self._chain)
+
+    @functools.cached_property
+    def _chain(self) -> tuple[asn1_x509.Certificate, ...]:
+        return (_asn1(self.ca.intermediate), _asn1(self.ca.root))
 
     def trust_roots(self) -> list[asn1_x509.Certificate]:
         """The roots a certificate presented to this server must chain to.
