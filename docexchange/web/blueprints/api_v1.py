@@ -14,7 +14,14 @@ from flask import Blueprint, Response, g, jsonify, request
 from docexchange.domain.accounts import role_names
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import InvalidInput
-from docexchange.services import accounts, appearances, directory, documents, tokens
+from docexchange.services import (
+    accounts,
+    appearances,
+    directory,
+    documents,
+    tokens,
+    verification,
+)
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.schemas import (
     document_to_dict,
@@ -408,6 +415,16 @@ def unlock_token(label: str) -> tuple[str, int]:
     """Admin: clear a token's wrong-PIN lock."""
     tokens.unlock_token(db(), label, actor=current_actor())
     return "", 204
+
+
+@bp.post("/verify")
+def verify() -> Response:
+    """Verify every signature of an uploaded PDF (multipart ``file``): the report."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("missing_field", field="file")
+    report = verification.verify_document(upload.read(), services=services())
+    return jsonify(report.as_dict())
 
 
 # --- contract ---------------------------------------------------------------------------
