@@ -25,6 +25,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "api_v1.openapi",
         "ui.login",
         "ui.set_language",
+        "verify_ui.verify",
     }
 )
 

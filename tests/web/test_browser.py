@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
@@ -193,3 +194,37 @@ def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
     assert "Đã cấp số và ban hành." in browser.find_element(By.CSS_SELECTOR, "p.flash.done").text
     signatures = browser.find_element(By.ID, "signatures").text
     assert "Chữ ký cá nhân" in signatures and "Chữ ký cơ quan, tổ chức" in signatures
+
+
+@pytest.mark.usefixtures("signing_tokens")
+def test_anyone_checks_a_signed_pdf_on_the_public_page(
+    live_server: str, browser: webdriver.Chrome, services: Services, client: Any, as_user: Any
+) -> None:
+    """A new visitor, not signed in, uploads an issued PDF and reads the verdict in Vietnamese."""
+    from tests.web.test_documents import signed_and_issued
+
+    body = signed_and_issued(client, as_user)
+    pdf = client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
+    folder = Path(tempfile.mkdtemp())
+    (folder / "van-ban-da-ky.pdf").write_bytes(pdf)
+    tampered = bytearray(pdf)
+    tampered[tampered.index(b"trang 1")] = ord("T")
+    (folder / "van-ban-bi-sua.pdf").write_bytes(bytes(tampered))
+
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+    browser.get(f"{live_server}/login")
+    click_and_load(browser, By.LINK_TEXT, "Kiểm tra văn bản")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Kiểm tra văn bản ký số"
+    browser.find_element(By.ID, "file").send_keys(str(folder / "van-ban-da-ky.pdf"))
+    click_and_load(browser, By.ID, "check")
+    overall = wait.until(ec.presence_of_element_located((By.ID, "overall")))
+    assert overall.text == "Hợp lệ: có chữ ký số của người có thẩm quyền và của cơ quan, tổ chức."
+    lines = browser.find_element(By.ID, "signatures").text
+    assert "Chữ ký cá nhân: Nguyễn Văn Tỉnh — hợp lệ" in lines
+    assert "Chữ ký cơ quan, tổ chức: UBND tỉnh Phú Thọ (000.00.00.H45) — hợp lệ" in lines
+
+    browser.find_element(By.ID, "file").send_keys(str(folder / "van-ban-bi-sua.pdf"))
+    click_and_load(browser, By.ID, "check")
+    overall = wait.until(ec.presence_of_element_located((By.ID, "overall")))
+    assert overall.text == "Không hợp lệ."
+    assert "không hợp lệ" in browser.find_element(By.ID, "signatures").text
