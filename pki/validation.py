@@ -34,7 +34,7 @@ from pki.report import (
     ValidationReport,
 )
 
-__all__ = ["verify_pdf"]
+__all__ = ["summarise", "verify_pdf"]
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +133,11 @@ def verify_pdf(
         reports.append(
             _one(signature, context, has_revinfo=has_revinfo, last=last, trailing=trailing)
         )
+    return summarise(reports)
+
+
+def summarise(reports: list[SignatureReport]) -> ValidationReport:
+    """The document's verdict from its signatures' (after any later rule changed them)."""
     personal = any(r.kind == "personal" and r.passed for r in reports)
     organisation = any(r.kind == "organization" and r.passed for r in reports)
     signed = [r for r in reports if r.kind != "timestamp"]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, create_engine, delete, text, update
+from sqlalchemy import Engine, create_engine, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from docexchange.domain.audit import GENESIS_HASH
@@ -193,15 +193,37 @@ def pki_server(migrated_services: Services, pki_port: int) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def signing_tokens(migrated_services: Services) -> None:
+def signing_tokens(migrated_services: Services) -> list[dict[str, Any]]:
     """Tokens for every demo account and unit (PIN 123456), made once per run.
 
     They live in the run's instance folder; the database rows made on the way are wiped,
-    and each test that needs people creates them again with the ``demo`` fixture.
+    and each test that needs people creates them again with the ``demo`` fixture. Returns
+    the certificate registrations, which ``registered_certificates`` puts back.
     """
+    from docexchange.storage.models import CertificateRecord
+
     with migrated_services.sessions() as s:
         apply_demo(s, hasher=migrated_services.hasher, keys=migrated_services.keys)
+        records = [
+            {
+                c.name: getattr(row, c.name)
+                for c in CertificateRecord.__table__.columns
+                if c.name != "id"
+            }
+            for row in s.scalars(select(CertificateRecord))
+        ]
     _wipe(migrated_services.engine)
+    return records
+
+
+@pytest.fixture
+def registered_certificates(signing_tokens: list[dict[str, Any]], services: Services) -> None:
+    """The demo tokens' certificates, registered to their owners again for this test."""
+    from docexchange.storage.models import CertificateRecord
+
+    with services.sessions() as s:
+        s.add_all(CertificateRecord(**record) for record in signing_tokens)
+        s.commit()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.signers import Signer
@@ -31,7 +32,7 @@ from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
 from docexchange.services.keys import KeyMaterial, unit_token_label, user_token_label
 from docexchange.storage.base import utcnow
-from docexchange.storage.models import TokenState, Unit, User
+from docexchange.storage.models import CertificateRecord, TokenState, Unit, User
 from pki import errors as pki_errors
 from pki import tokens as p11
 from pki.demo_ca import PersonSubject, new_citizen_id
@@ -182,8 +183,17 @@ def _provisioned(
     owner: str,
     actor: Actor | None,
 ) -> ProvisionedToken:
-    """Record a new token: its lock state starts clean, and the audit log names it."""
+    """Record a new token: its lock state starts clean, its certificate's owner is known
+    (for the mandate check), and the audit log names it."""
     _reset_state(session, label)
+    personal = label.startswith("u:")
+    register_certificate(
+        session,
+        certificate.public_bytes(serialization.Encoding.DER),
+        kind="personal" if personal else "organization",
+        username=owner if personal else None,
+        unit_code=None if personal else owner,
+    )
     audit.record(
         session,
         actor=actor.username if actor else "system",
@@ -328,3 +338,26 @@ def doctor(session: Session, *, keys: KeyMaterial, actor: Actor) -> list[TokenRe
             )
         )
     return reports
+
+
+def register_certificate(
+    session: Session,
+    certificate_der: bytes,
+    *,
+    kind: str,
+    username: str | None = None,
+    unit_code: str | None = None,
+) -> None:
+    """Remember whose signing certificate this is (caller commits)."""
+    parsed = asn1_x509.Certificate.load(certificate_der)
+    session.add(
+        CertificateRecord(
+            issuer=parsed.issuer.human_friendly[:500],
+            serial=format(parsed.serial_number, "x"),
+            subject=parsed.subject.human_friendly[:500],
+            kind=kind,
+            owner_username=username,
+            owner_unit_code=unit_code,
+            not_after=parsed.not_valid_after,
+        )
+    )

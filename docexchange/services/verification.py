@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from cryptography.hazmat.primitives import serialization
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from docexchange.domain.accounts import Role
 from docexchange.services.container import Services
-from pki.report import ValidationReport
-from pki.validation import verify_pdf
+from docexchange.storage.models import CertificateRecord, User
+from pki.report import TOTAL_FAILED, SignatureReport, ValidationReport
+from pki.validation import summarise, verify_pdf
 
-__all__ = ["verify_document"]
+__all__ = ["apply_mandate", "verify_document"]
 
 logger = logging.getLogger(__name__)
 
@@ -20,3 +25,49 @@ def verify_document(data: bytes, *, services: Services) -> ValidationReport:
     keys = services.keys
     crl = keys.ca.crl().public_bytes(serialization.Encoding.DER)
     return verify_pdf(data, roots=keys.trust_roots(), other_certs=keys.chain(), crls=[crl])
+
+
+def apply_mandate(
+    session: Session, report: ValidationReport, *, sender_code: str
+) -> ValidationReport:
+    """Signatures count for ``sender_code`` only if its own people and seal made them.
+
+    A personal signature needs a certificate registered to a user of the sending unit who
+    holds the signer role; an organisation signature needs the sending unit's certificate.
+    (Roles are checked as they are now: role history is not kept yet.)
+    """
+    checked = [_mandate(session, signature, sender_code) for signature in report.signatures]
+    return summarise(checked)
+
+
+def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> SignatureReport:
+    if not signature.passed or signature.signer is None or signature.kind == "timestamp":
+        return signature
+    record = session.scalar(
+        select(CertificateRecord).where(
+            CertificateRecord.issuer == signature.signer.issuer[:500],
+            CertificateRecord.serial == signature.signer.serial,
+        )
+    )
+    problem = None
+    if record is None:
+        problem = "the certificate is not registered to anyone here"
+    elif signature.kind == "organization":
+        if record.owner_unit_code != sender_code:
+            problem = "the organisation certificate belongs to another unit"
+    else:
+        user = session.scalar(select(User).where(User.username == record.owner_username))
+        if (
+            user is None
+            or user.unit_code != sender_code
+            or Role.SIGNER.value not in user.role_names
+        ):
+            problem = "the signer is not a leader of the sending unit"
+    if problem is None:
+        return signature
+    return replace(
+        signature,
+        indication=TOTAL_FAILED,
+        sub_indication="SIG_CONSTRAINTS_FAILURE",
+        messages=[*signature.messages, problem],
+    )

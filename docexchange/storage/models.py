@@ -25,6 +25,7 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "AuditHead",
+    "CertificateRecord",
     "Document",
     "DocumentSignature",
     "NumberCounter",
@@ -288,3 +289,20 @@ class SigningSession(Base):
     chain: Mapped[list[str]] = mapped_column(JSON)  # base64 DER, intermediate first
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CertificateRecord(Base):
+    """A signing certificate this server knows the owner of (for the mandate check)."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("issuer", "serial", name="issuer_serial"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    serial: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(16))  # personal | organization
+    owner_username: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_unit_code: Mapped[str | None] = mapped_column(String(13), index=True)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -110,3 +110,34 @@ def test_every_corpus_pdf_gets_a_verdict_and_none_is_valid(services: Services) -
         report = verify_document(path.read_bytes(), services=services)
         assert report.valid is False, path.name
         assert report.status in {"signed", "not_signed", "unreadable"}
+
+
+@pytest.mark.usefixtures("registered_certificates")
+def test_the_mandate_of_the_sending_unit_is_checked(client: FlaskClient, as_user: Any) -> None:
+    """Trusted certificates of someone else do not sign for a unit."""
+    pdf = _issued_pdf(client, as_user)
+    headers = as_user("cm.vanthu")
+
+    def verify_for(sender: str) -> dict[str, Any]:
+        response = client.post(
+            f"/api/v1/verify?sender={sender}",
+            data={"file": (io.BytesIO(pdf), "check.pdf")},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 200
+        body: dict[str, Any] = response.get_json()
+        return body
+
+    assert verify_for("000.00.00.H45")["valid"] is True
+    foreign = verify_for("000.21.12.H45")
+    assert foreign["valid"] is False
+    assert [s["sub_indication"] for s in foreign["signatures"]] == ["SIG_CONSTRAINTS_FAILURE"] * 2
+    assert "the signer is not a leader of the sending unit" in foreign["signatures"][0]["messages"]
+    unknown = client.post(
+        "/api/v1/verify?sender=000.99.99.H45",
+        data={"file": (io.BytesIO(pdf), "check.pdf")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+    assert (unknown.status_code, error_code(unknown)) == (404, "unit_not_found")

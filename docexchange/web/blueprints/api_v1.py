@@ -419,11 +419,18 @@ def unlock_token(label: str) -> tuple[str, int]:
 
 @bp.post("/verify")
 def verify() -> Response:
-    """Verify every signature of an uploaded PDF (multipart ``file``): the report."""
+    """Verify every signature of an uploaded PDF (multipart ``file``): the report.
+
+    With ``?sender=<unit code>``, signatures also need the mandate of that unit.
+    """
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("missing_field", field="file")
     report = verification.verify_document(upload.read(), services=services())
+    sender = request.args.get("sender")
+    if sender:
+        directory.get_unit(db(), sender)
+        report = verification.apply_mandate(db(), report, sender_code=sender)
     return jsonify(report.as_dict())
 
 
