@@ -8,6 +8,7 @@ is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -172,24 +173,29 @@ def session(services: Services) -> Iterator[Session]:
         yield s
 
 
-@pytest.fixture(scope="session")
-def pki_server(migrated_services: Services, pki_port: int) -> Iterator[str]:
-    """The app served on the PKI port, so OCSP, CRL and TSA answer as they do in production."""
+@contextlib.contextmanager
+def serve_in_thread(app: Flask, port: int = 0) -> Iterator[int]:
+    """Serve ``app`` on a loopback port in a thread; yield the port; stop it after."""
     from werkzeug.serving import make_server
 
-    from docexchange.web.app import create_app
-
-    server = make_server(
-        "127.0.0.1", pki_port, create_app(services=migrated_services), threaded=True
-    )
+    server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{pki_port}/pki"
+        yield server.server_port
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def pki_server(migrated_services: Services, pki_port: int) -> Iterator[str]:
+    """The app served on the PKI port, so OCSP, CRL and TSA answer as they do in production."""
+    from docexchange.web.app import create_app
+
+    with serve_in_thread(create_app(services=migrated_services), pki_port):
+        yield f"http://127.0.0.1:{pki_port}/pki"
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -22,10 +21,10 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
-from werkzeug.serving import make_server
 
 from docexchange.services.container import Services
 from docexchange.web.app import create_app
+from tests.conftest import serve_in_thread
 from tests.data.samples import make_pdf
 
 pytestmark = pytest.mark.browser
@@ -37,15 +36,8 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 @pytest.fixture
 def live_server(services: Services, demo: None) -> Iterator[str]:
     demo_services = replace(services, settings=services.settings.with_overrides(demo_mode=True))
-    app = create_app(services=demo_services)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+    with serve_in_thread(create_app(services=demo_services)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
