@@ -150,6 +150,23 @@ MESSAGES: dict[str, str] = {
     "signing_session_expired": N_("Signing session {id} has expired; start again."),
     "image_invalid": N_("The image must be a PNG file of at most 1 MB and 2000 pixels a side."),
     "image_not_transparent": N_("The image must have a transparent background (PNG with alpha)."),
+    # verification reasons (codes in ValidationReport messages)
+    "no_valid_personal_signature": N_("No valid personal signature."),
+    "no_valid_organisation_signature": N_("No valid organisation signature."),
+    "pdf_unreadable": N_("The file cannot be read as a PDF."),
+    "signature_cannot_validate": N_("This signature cannot be validated (damaged or unusual)."),
+    "signed_bytes_changed": N_("The signed content was changed after signing."),
+    "signature_value_mismatch": N_("The signature value does not match the content."),
+    "signing_certificate_revoked": N_("The signing certificate is revoked."),
+    "changed_after_signing": N_(
+        "The document was changed after this signature in a way not allowed."
+    ),
+    "bytes_after_signed_document": N_("Data was added after the end of the signed document."),
+    "signing_certificate_untrusted": N_("The signing certificate is not trusted here."),
+    "document_timestamp_invalid": N_("The document time stamp does not validate."),
+    "certificate_not_registered": N_("The signing certificate is not registered to anyone here."),
+    "seal_of_another_unit": N_("The organisation certificate belongs to another unit."),
+    "signer_not_leader_of_sender": N_("The signer is not a leader of the sending unit."),
     # audit
     "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
     "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),

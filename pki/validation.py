@@ -8,6 +8,7 @@ Rules added on top of pyHanko (shared corpus MANIFEST, "Findings"):
   accepted: a form fill or annotation no signature covers makes it fail (``dss-2236/replace``);
   anything pyHanko rates above form filling fails any signature;
 - every exception from any parser becomes a verdict ("cannot validate"), never an error;
+- messages are stable codes; the server renders them in Vietnamese and English.
 - a PDF whose signature fields are empty is "not signed".
 """
 
@@ -113,18 +114,18 @@ def verify_pdf(
             valid=False,
             signatures=[],
             status="unreadable",
-            messages=[f"cannot read the PDF ({type(exc).__name__})"],
+            messages=["pdf_unreadable"],
         )
     if not embedded:
         return ValidationReport(valid=False, signatures=[], status="not_signed")
     try:
         context, has_revinfo = _context(reader, roots, other_certs, crls)
-    except Exception as exc:
+    except Exception:
         return ValidationReport(
             valid=False,
             signatures=[],
             status="unreadable",
-            messages=[f"cannot build the validation context ({type(exc).__name__})"],
+            messages=["pdf_unreadable"],
         )
     trailing = _trailing_bytes(data)
     reports = []
@@ -144,9 +145,9 @@ def summarise(reports: list[SignatureReport]) -> ValidationReport:
     valid = bool(signed) and all(r.passed for r in reports) and personal and organisation
     messages = []
     if not personal:
-        messages.append("no valid personal signature")
+        messages.append("no_valid_personal_signature")
     if not organisation:
-        messages.append("no valid organisation signature")
+        messages.append("no_valid_organisation_signature")
     return ValidationReport(valid=valid, signatures=reports, messages=messages)
 
 
@@ -173,7 +174,7 @@ def _one(
             revocation="not_checked",
             coverage=None,
             modification_level=None,
-            messages=[f"cannot validate ({type(exc).__name__})"],
+            messages=["signature_cannot_validate"],
         )
     signer = _signer(status.signing_cert)
     level = status.modification_level
@@ -181,28 +182,28 @@ def _one(
     indication, sub = TOTAL_PASSED, None
     if not status.intact:
         indication, sub = TOTAL_FAILED, "HASH_FAILURE"
-        messages.append("the signed bytes were changed")
+        messages.append("signed_bytes_changed")
     elif not status.valid:
         indication, sub = TOTAL_FAILED, "SIG_CRYPTO_FAILURE"
-        messages.append("the signature value does not match")
+        messages.append("signature_value_mismatch")
     elif status.revoked:
         indication, sub = TOTAL_FAILED, "REVOKED"
-        messages.append("the signing certificate is revoked")
+        messages.append("signing_certificate_revoked")
     elif (
         status.docmdp_ok is False
         or level is None
         or level not in (_ACCEPTED_AFTER_LAST if last else _ACCEPTED_BETWEEN)
     ):
         indication, sub = TOTAL_FAILED, "FORMAT_FAILURE"
-        messages.append("the document was changed after this signature in a way not allowed")
+        messages.append("changed_after_signing")
     elif last and trailing:
         indication, sub = TOTAL_FAILED, "FORMAT_FAILURE"
-        messages.append("bytes follow the end of the signed document")
+        messages.append("bytes_after_signed_document")
     elif not status.trusted:
         indication = INDETERMINATE
         problem = status.trust_problem_indic
         sub = str(getattr(problem, "name", problem)) if problem else "NO_CERTIFICATE_CHAIN_FOUND"
-        messages.append("the signing certificate is not trusted here")
+        messages.append("signing_certificate_untrusted")
     timestamp = status.timestamp_validity
     return SignatureReport(
         field=field,
@@ -243,5 +244,5 @@ def _doc_timestamp(signature: object, context: ValidationContext, field: str) ->
         revocation="not_checked",
         coverage=status.coverage.name if status.coverage is not None else None,
         modification_level=None,
-        messages=[] if passed else ["the document time stamp does not validate"],
+        messages=[] if passed else ["document_timestamp_invalid"],
     )

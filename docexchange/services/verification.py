@@ -51,10 +51,10 @@ def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> 
     )
     problem = None
     if record is None:
-        problem = "the certificate is not registered to anyone here"
+        problem = "certificate_not_registered"
     elif signature.kind == "organization":
         if record.owner_unit_code != sender_code:
-            problem = "the organisation certificate belongs to another unit"
+            problem = "seal_of_another_unit"
     else:
         user = session.scalar(select(User).where(User.username == record.owner_username))
         if (
@@ -62,7 +62,7 @@ def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> 
             or user.unit_code != sender_code
             or Role.SIGNER.value not in user.role_names
         ):
-            problem = "the signer is not a leader of the sending unit"
+            problem = "signer_not_leader_of_sender"
     if problem is None:
         return signature
     return replace(

@@ -10,8 +10,8 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from docexchange import __version__
-from docexchange.errors import ConfigurationError
-from docexchange.i18n import LOCALES, TRANSLATIONS_DIR
+from docexchange.errors import ConfigurationError, DocExchangeError
+from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, message_for
 from docexchange.services.container import Services, build_services
 from docexchange.settings import Settings, load_settings
 from docexchange.web.auth import install_auth
@@ -87,6 +87,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(verify_ui.bp)
     app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)
+
+    @app.template_filter("reason")
+    def _reason(code: str) -> str:
+        return message_for(DocExchangeError(code), _select_locale())
 
     @app.context_processor
     def _globals() -> dict[str, object]:

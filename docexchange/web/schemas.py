@@ -9,11 +9,20 @@ from flask import request
 from docexchange.domain.accounts import role_names
 from docexchange.domain.documents import format_number
 from docexchange.domain.units import parse_code
-from docexchange.errors import InvalidInput
+from docexchange.errors import DocExchangeError, InvalidInput
+from docexchange.i18n import message_for
 from docexchange.services.authz import role_set
 from docexchange.storage.models import Document, Unit, UnitGroup, User
+from pki.report import ValidationReport
 
-__all__ = ["document_to_dict", "group_to_dict", "json_body", "unit_to_dict", "user_to_dict"]
+__all__ = [
+    "document_to_dict",
+    "group_to_dict",
+    "json_body",
+    "report_to_dict",
+    "unit_to_dict",
+    "user_to_dict",
+]
 
 
 def json_body() -> dict[str, Any]:
@@ -103,3 +112,23 @@ def document_to_dict(document: Document) -> dict[str, Any]:
         ],
         "verification": None,
     }
+
+
+def _reasons(codes: list[str]) -> list[dict[str, str]]:
+    return [
+        {
+            "code": code,
+            "message": message_for(DocExchangeError(code), "en"),
+            "message_vi": message_for(DocExchangeError(code), "vi"),
+        }
+        for code in codes
+    ]
+
+
+def report_to_dict(report: ValidationReport) -> dict[str, Any]:
+    """A ValidationReport with every reason code given in English and Vietnamese."""
+    out = report.as_dict()
+    out["messages"] = _reasons(report.messages)
+    for signature, data in zip(report.signatures, out["signatures"], strict=True):
+        data["messages"] = _reasons(signature.messages)
+    return out

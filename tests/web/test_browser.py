@@ -219,4 +219,6 @@ def test_anyone_checks_a_signed_pdf_on_the_public_page(
     click_and_load(browser, By.ID, "check")
     overall = wait.until(ec.presence_of_element_located((By.ID, "overall")))
     assert overall.text == "Không hợp lệ."
-    assert "không hợp lệ" in browser.find_element(By.ID, "signatures").text
+    tampered_lines = browser.find_element(By.ID, "signatures").text
+    assert "không hợp lệ" in tampered_lines
+    assert "Nội dung đã ký bị thay đổi sau khi ký." in tampered_lines

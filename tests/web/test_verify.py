@@ -62,7 +62,9 @@ def test_a_personal_signature_alone_is_not_enough(client: FlaskClient, as_user: 
     report = _verify(client, leader, pdf)
     assert report["valid"] is False
     assert report["signatures"][0]["indication"] == "TOTAL_PASSED"
-    assert "no valid organisation signature" in report["messages"]
+    codes = [m["code"] for m in report["messages"]]
+    assert codes == ["no_valid_organisation_signature"]
+    assert report["messages"][0]["message_vi"] == "Không có chữ ký số hợp lệ của cơ quan, tổ chức."
 
 
 def test_tampering_and_trailing_bytes_fail(client: FlaskClient, as_user: Any) -> None:
@@ -73,6 +75,9 @@ def test_tampering_and_trailing_bytes_fail(client: FlaskClient, as_user: Any) ->
     report = _verify(client, headers, bytes(changed))
     assert report["valid"] is False
     assert {s["sub_indication"] for s in report["signatures"]} == {"HASH_FAILURE"}
+    assert report["signatures"][0]["messages"][0]["message"] == (
+        "The signed content was changed after signing."
+    )
     # The isa_B pattern: a broken update appended after the last %%EOF.
     appended = pdf + b"\n1 0 obj\n<< /Type /Catalog >>\nendobj\nxref\n0 0\ntrailer\n<< >>\n"
     report = _verify(client, headers, appended)
@@ -133,7 +138,10 @@ def test_the_mandate_of_the_sending_unit_is_checked(client: FlaskClient, as_user
     foreign = verify_for("000.21.12.H45")
     assert foreign["valid"] is False
     assert [s["sub_indication"] for s in foreign["signatures"]] == ["SIG_CONSTRAINTS_FAILURE"] * 2
-    assert "the signer is not a leader of the sending unit" in foreign["signatures"][0]["messages"]
+    reason = foreign["signatures"][0]["messages"][-1]
+    assert reason["code"] == "signer_not_leader_of_sender"
+    assert reason["message_vi"] == "Người ký không phải lãnh đạo của đơn vị gửi."
+    assert foreign["signatures"][1]["messages"][-1]["code"] == "seal_of_another_unit"
     unknown = client.post(
         "/api/v1/verify?sender=000.99.99.H45",
         data={"file": (io.BytesIO(pdf), "check.pdf")},

@@ -27,6 +27,7 @@ from docexchange.web.schemas import (
     document_to_dict,
     group_to_dict,
     json_body,
+    report_to_dict,
     unit_to_dict,
     user_to_dict,
 )
@@ -431,7 +432,7 @@ def verify() -> Response:
     if sender:
         directory.get_unit(db(), sender)
         report = verification.apply_mandate(db(), report, sender_code=sender)
-    return jsonify(report.as_dict())
+    return jsonify(report_to_dict(report))
 
 
 # --- contract ---------------------------------------------------------------------------
