@@ -150,6 +150,10 @@ MESSAGES: dict[str, str] = {
     "signing_session_expired": N_("Signing session {id} has expired; start again."),
     "image_invalid": N_("The image must be a PNG file of at most 1 MB and 2000 pixels a side."),
     "image_not_transparent": N_("The image must have a transparent background (PNG with alpha)."),
+    "trust_store_not_configured": N_("No trust folder is configured."),
+    "not_a_ca_certificate": N_("Only a CA certificate (PEM) can be a trust anchor."),
+    "anchor_exists": N_("This certificate is trusted already ({fingerprint})."),
+    "anchor_not_found": N_("No trusted certificate has the fingerprint {fingerprint}."),
     # verification reasons (codes in ValidationReport messages)
     "no_valid_personal_signature": N_("No valid personal signature."),
     "no_valid_organisation_signature": N_("No valid organisation signature."),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,10 +20,14 @@ logger = logging.getLogger(__name__)
 
 
 def verify_document(data: bytes, *, services: Services) -> ValidationReport:
-    """The verdict on ``data`` with our trust roots, our CA chain and its current CRL."""
+    """The verdict on ``data`` with our trust roots and CA chain.
+
+    Revocation data comes from the document itself (its DSS: our issued documents carry
+    their CRL, PAdES B-LT). Passing our own CA's CRL here as well would make pyHanko treat
+    every foreign certificate's revocation as undeterminable.
+    """
     keys = services.keys
-    crl = keys.ca.crl().public_bytes(serialization.Encoding.DER)
-    return verify_pdf(data, roots=keys.trust_roots(), other_certs=keys.chain(), crls=[crl])
+    return verify_pdf(data, roots=keys.trust_roots(), other_certs=keys.chain())
 
 
 def apply_mandate(

@@ -149,3 +149,50 @@ def test_the_mandate_of_the_sending_unit_is_checked(client: FlaskClient, as_user
         content_type="multipart/form-data",
     )
     assert (unknown.status_code, error_code(unknown)) == (404, "unit_not_found")
+
+
+def test_admins_manage_the_trust_anchors(
+    client: FlaskClient, as_user: Any, services: Services, tmp_path: Path
+) -> None:
+    """A foreign CA's signature is INDETERMINATE until an admin trusts its root."""
+    from cryptography.hazmat.primitives import serialization
+    from sqlalchemy import select
+
+    from docexchange.storage.models import AuditEvent
+    from pki.demo_ca import DemoCA
+    from pki.signing import sign_pdf
+    from tests.integration.test_pki import _software_signer
+
+    foreign = DemoCA.ensure(tmp_path / "foreign-ca")
+    signer, _certificate = _software_signer(foreign)
+    signed = sign_pdf(MINIMAL_PDF, signer, field_name="Sig1")
+    admin = as_user("admin")
+
+    def personal_indication() -> str:
+        report = _verify(client, admin, signed)
+        return str(report["signatures"][0]["indication"])
+
+    assert personal_indication() == "INDETERMINATE"
+    root_pem = foreign.root.public_bytes(serialization.Encoding.PEM).decode()
+    refused = client.post(
+        "/api/v1/trust/anchors", json={"certificate_pem": root_pem}, headers=as_user("pt.vanthu")
+    )
+    assert (refused.status_code, error_code(refused)) == (403, "role_required")
+    added = client.post("/api/v1/trust/anchors", json={"certificate_pem": root_pem}, headers=admin)
+    assert added.status_code == 201
+    fingerprint = added.get_json()["fingerprint"]
+    again = client.post("/api/v1/trust/anchors", json={"certificate_pem": root_pem}, headers=admin)
+    assert (again.status_code, error_code(again)) == (409, "anchor_exists")
+    leaf = _certificate.public_bytes(serialization.Encoding.PEM).decode()
+    not_ca = client.post("/api/v1/trust/anchors", json={"certificate_pem": leaf}, headers=admin)
+    assert (not_ca.status_code, error_code(not_ca)) == (422, "not_a_ca_certificate")
+    listed = client.get("/api/v1/trust/anchors", headers=as_user("thanhtra")).get_json()["items"]
+    assert [a["built_in"] for a in listed] == [True, False]
+    assert personal_indication() == "TOTAL_PASSED"
+    assert client.delete(f"/api/v1/trust/anchors/{fingerprint}", headers=admin).status_code == 204
+    assert personal_indication() == "INDETERMINATE"
+    gone = client.delete(f"/api/v1/trust/anchors/{fingerprint}", headers=admin)
+    assert (gone.status_code, error_code(gone)) == (404, "anchor_not_found")
+    with services.sessions() as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target == fingerprint)).all()
+    assert actions == ["trust.add", "trust.remove"]

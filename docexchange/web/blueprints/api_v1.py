@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from docexchange.services import (
     directory,
     documents,
     tokens,
+    trust,
     verification,
 )
 from docexchange.web.context import current_actor, db, services
@@ -433,6 +435,29 @@ def verify() -> Response:
         directory.get_unit(db(), sender)
         report = verification.apply_mandate(db(), report, sender_code=sender)
     return jsonify(report_to_dict(report))
+
+
+@bp.get("/trust/anchors")
+def list_anchors() -> Response:
+    """Admins and auditors: the trusted certificates."""
+    anchors = trust.list_anchors(keys=services().keys, actor=current_actor())
+    return _items([asdict(a) for a in anchors])
+
+
+@bp.post("/trust/anchors")
+def add_anchor() -> tuple[Response, int]:
+    """Admin: trust a CA certificate ``{certificate_pem}``."""
+    anchor = trust.add_anchor(
+        db(), json_body().get("certificate_pem"), keys=services().keys, actor=current_actor()
+    )
+    return jsonify(asdict(anchor)), 201
+
+
+@bp.delete("/trust/anchors/<fingerprint>")
+def remove_anchor(fingerprint: str) -> tuple[str, int]:
+    """Admin: stop trusting a certificate."""
+    trust.remove_anchor(db(), fingerprint, keys=services().keys, actor=current_actor())
+    return "", 204
 
 
 # --- contract ---------------------------------------------------------------------------
