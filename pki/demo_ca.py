@@ -76,6 +76,7 @@ class DemoCA:
         self.directory = directory
         self.base_url = base_url.rstrip("/")
         self._timestamper: DummyTimeStamper | None = None
+        self._crl: tuple[tuple[int, int], x509.CertificateRevocationList] | None = None
         self._certs: dict[str, x509.Certificate] = {}
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
         for role in _ROLES:
@@ -399,7 +400,25 @@ class DemoCA:
         return data
 
     def crl(self) -> x509.CertificateRevocationList:
-        """A fresh CRL of the intermediate (valid for one day)."""
+        """The intermediate's CRL (valid for one day).
+
+        Signed once and reused until the revocation list changes (in this or another
+        process) or it is half a day old: every time-stamped signature embeds it.
+        """
+        stat = (self.directory / "revoked.json").stat()
+        key = (stat.st_mtime_ns, stat.st_size)
+        cached = self._crl
+        if (
+            cached is not None
+            and cached[0] == key
+            and cached[1].last_update_utc > (datetime.now(UTC) - timedelta(hours=12))
+        ):
+            return cached[1]
+        crl = self._build_crl()
+        self._crl = (key, crl)
+        return crl
+
+    def _build_crl(self) -> x509.CertificateRevocationList:
         now = datetime.now(UTC)
         builder = (
             x509.CertificateRevocationListBuilder()

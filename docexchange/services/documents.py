@@ -461,7 +461,7 @@ def issue_document(
     require_role(actor, Role.CLERK)
     document = get_document(session, document_id, actor=actor)
     label = unit_token_label(document.sender_code)
-    tokens.refuse_if_locked(session, label, actor=actor)
+    earlier_failures = tokens.refuse_if_locked(session, label, actor=actor)
     # One transaction from here: the number is taken under a row lock and given back by the
     # rollback if signing fails. (On SQLite that transaction holds the database's single
     # write lock while the unit's token signs.)
@@ -516,7 +516,8 @@ def issue_document(
         signed=signed,
         certificate_der=certificate_der,
     )
-    tokens.clear_failures(session, label)
+    if earlier_failures:
+        tokens.clear_failures(session, label)
     document.series = series
     document.issued_year = today.year
     document.number = number

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from asn1crypto import x509 as asn1_x509
@@ -95,7 +95,11 @@ def check_algorithm(value: object) -> str:
 
 
 def _provision(
-    keys: KeyMaterial, label: str, pin: str, issue: object, algorithm: str = "rsa2048"
+    keys: KeyMaterial,
+    label: str,
+    pin: str,
+    issue: Callable[[bytes], x509.Certificate],
+    algorithm: str = "rsa2048",
 ) -> tuple[bytes, x509.Certificate]:
     try:
         public_der = p11.provision_softhsm_token(
@@ -106,8 +110,7 @@ def _provision(
     except pki_errors.TokenError:
         logger.exception("token provisioning failed for %s", label)
         raise DocExchangeError("token_unavailable", label=label) from None
-    assert callable(issue)
-    certificate: x509.Certificate = issue(public_der)
+    certificate = issue(public_der)
     der = certificate.public_bytes(serialization.Encoding.DER)
     chain = [
         c.public_bytes(serialization.Encoding.DER) for c in (keys.ca.intermediate, keys.ca.root)
