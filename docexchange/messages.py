@@ -159,8 +159,17 @@ MESSAGES: dict[str, str] = {
     "no_valid_organisation_signature": N_("No valid organisation signature."),
     "pdf_unreadable": N_("The file cannot be read as a PDF."),
     "signature_cannot_validate": N_("This signature cannot be validated (damaged or unusual)."),
+    "verification_timed_out": N_(
+        "Checking this file took longer than the server allows; it is treated as not valid."
+    ),
+    "verification_limits_exceeded": N_(
+        "Checking this file needed more memory than the server allows; it is treated as not valid."
+    ),
     "signed_bytes_changed": N_("The signed content was changed after signing."),
     "signature_value_mismatch": N_("The signature value does not match the content."),
+    "signature_timestamp_invalid": N_(
+        "The signature's time stamp does not belong to this signature (copied or damaged)."
+    ),
     "signing_certificate_revoked": N_("The signing certificate is revoked."),
     "changed_after_signing": N_(
         "The document was changed after this signature in a way not allowed."

@@ -71,6 +71,18 @@ class Settings:
     max_pin_failures: int = 5
     #: Time-stamp signatures (PAdES B-T) with the instance's TSA.
     timestamp_signatures: bool = True
+    #: Seconds one PDF verification may take before its worker process is killed.
+    verify_timeout_seconds: int = 30
+    #: Address-space limit of a verifier worker process, in MiB.
+    verify_memory_mib: int = 1536
+    #: Verifier worker processes (PDFs checked at the same time).
+    verify_workers: int = 2
+    #: Fetch CRLs and OCSP responses online from the addresses in the certificates.
+    revocation_fetch: bool = True
+    #: Seconds for one CRL or OCSP request.
+    revocation_fetch_timeout_seconds: int = 5
+    #: Seconds revocation data fetched online is reused (never past its nextUpdate).
+    revocation_cache_seconds: int = 300
     #: Cookies only over HTTPS; on by default outside demo mode.
     secure_cookies: bool = False
 
@@ -108,6 +120,11 @@ _INT_FIELDS = {
     "LOGIN_MAX_FAILURES": "login_max_failures",
     "LOGIN_WINDOW_SECONDS": "login_window_seconds",
     "MAX_PIN_FAILURES": "max_pin_failures",
+    "VERIFY_TIMEOUT_SECONDS": "verify_timeout_seconds",
+    "VERIFY_MEMORY_MIB": "verify_memory_mib",
+    "VERIFY_WORKERS": "verify_workers",
+    "REVOCATION_FETCH_TIMEOUT_SECONDS": "revocation_fetch_timeout_seconds",
+    "REVOCATION_CACHE_SECONDS": "revocation_cache_seconds",
 }
 _STR_FIELDS = {
     "DATABASE_URL": "database_url",
@@ -124,6 +141,7 @@ _BOOL_FIELDS = {
     "DEMO": "demo_mode",
     "SECURE_COOKIES": "secure_cookies",
     "TIMESTAMP_SIGNATURES": "timestamp_signatures",
+    "REVOCATION_FETCH": "revocation_fetch",
 }
 _KNOWN = {"INSTANCE", *_INT_FIELDS, *_STR_FIELDS, *_BOOL_FIELDS}
 # Variables read by other parts of the project (tests, tools), not by the server settings.

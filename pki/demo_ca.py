@@ -211,11 +211,16 @@ class DemoCA:
         return self._certs["intermediate"]
 
     def _end_entity(
-        self, subject: x509.Name, public_key_der: bytes, *, days: int
+        self,
+        subject: x509.Name,
+        public_key_der: bytes,
+        *,
+        days: int,
+        valid_from: datetime | None = None,
     ) -> x509.Certificate:
         public_key = serialization.load_der_public_key(public_key_der)
         issuer_key = self._keys["intermediate"]
-        now = datetime.now(UTC) - timedelta(minutes=5)
+        now = valid_from or datetime.now(UTC) - timedelta(minutes=5)
         cert = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -282,9 +287,14 @@ class DemoCA:
         return any(line.strip() == wanted for line in path.read_text(encoding="ascii").splitlines())
 
     def issue_personal(
-        self, public_key_der: bytes, person: PersonSubject, *, days: int = 730
+        self,
+        public_key_der: bytes,
+        person: PersonSubject,
+        *,
+        days: int = 730,
+        valid_from: datetime | None = None,
     ) -> x509.Certificate:
-        """A personal signing certificate for an official."""
+        """A personal signing certificate for an official (``valid_from`` now by default)."""
         subject = _name(
             (NameOID.COUNTRY_NAME, "VN"),
             (NameOID.STATE_OR_PROVINCE_NAME, person.province),
@@ -293,7 +303,7 @@ class DemoCA:
             (NameOID.COMMON_NAME, person.full_name),
             (UID, f"CCCD:{person.citizen_id}"),
         )
-        return self._end_entity(subject, public_key_der, days=days)
+        return self._end_entity(subject, public_key_der, days=days, valid_from=valid_from)
 
     def issue_organisation(
         self,

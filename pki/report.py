@@ -45,6 +45,9 @@ class SignatureReport:
     coverage: str | None
     modification_level: str | None
     messages: list[str] = dc_field(default_factory=list)
+    #: When the certificate was judged: ``None`` for now, else the trusted time stamp's time
+    #: (a certificate that expired after a time-stamped signature).
+    validated_at: str | None = None
 
     @property
     def passed(self) -> bool:

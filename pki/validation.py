@@ -17,14 +17,17 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers import Fetchers
 
 from pki.report import (
     INDETERMINATE,
@@ -41,6 +44,19 @@ logger = logging.getLogger(__name__)
 
 _ACCEPTED_AFTER_LAST = {ModificationLevel.NONE, ModificationLevel.LTA_UPDATES}
 _ACCEPTED_BETWEEN = _ACCEPTED_AFTER_LAST | {ModificationLevel.FORM_FILLING}
+_EXPIRY_PROBLEMS = {"OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "EXPIRED"}
+
+
+def _placeholders_only(reader: PdfFileReader) -> bool:
+    """Whether every filled signature field holds only a placeholder (zeros, or nothing)."""
+    for _name, value, _ref in enumerate_sig_fields(reader, filled_status=True):
+        contents = value.get_object().get("/Contents")
+        if contents is None:
+            continue
+        raw = getattr(contents, "original_bytes", contents)
+        if not isinstance(raw, bytes) or raw.strip(b"\x00"):
+            return False
+    return True
 
 
 def _trailing_bytes(data: bytes) -> bool:
@@ -65,25 +81,45 @@ def _kind(signer: SignerInfo | None) -> str:
     return "organization" if signer.organization_identifier else "personal"
 
 
-def _context(
-    reader: PdfFileReader,
-    roots: Sequence[asn1_x509.Certificate],
-    other_certs: Sequence[asn1_x509.Certificate],
-    crls: Sequence[bytes],
-) -> tuple[ValidationContext, bool]:
-    kwargs: dict[str, Any] = {
-        "trust_roots": list(roots),
-        "other_certs": list(other_certs),
-        "crls": list(crls),
-        "allow_fetching": False,
-        "revocation_mode": "soft-fail",
-    }
-    try:
-        dss = DocumentSecurityStore.read_dss(reader)
-    except Exception:
-        return ValidationContext(**kwargs), bool(crls)
-    has_revinfo = bool(crls) or bool(dss.crls) or bool(dss.ocsps)
-    return dss.as_validation_context(kwargs), has_revinfo
+class _Contexts:
+    """Validation contexts for one document: now (online when allowed), or at a past moment."""
+
+    def __init__(
+        self,
+        reader: PdfFileReader,
+        roots: Sequence[asn1_x509.Certificate],
+        other_certs: Sequence[asn1_x509.Certificate],
+        crls: Sequence[bytes],
+        fetchers: Fetchers | None,
+    ) -> None:
+        self._base: dict[str, Any] = {
+            "trust_roots": list(roots),
+            "other_certs": list(other_certs),
+            "crls": list(crls),
+            "revocation_mode": "soft-fail",
+        }
+        try:
+            self._dss: DocumentSecurityStore | None = DocumentSecurityStore.read_dss(reader)
+        except Exception:
+            self._dss = None
+        self.has_revinfo = bool(crls) or (
+            self._dss is not None and bool(self._dss.crls or self._dss.ocsps)
+        )
+        self.now = self._make(allow_fetching=fetchers is not None, fetchers=fetchers)
+
+    def _make(self, **extra: Any) -> ValidationContext:
+        kwargs = {**self._base, **extra}
+        if self._dss is None:
+            return ValidationContext(**kwargs)
+        return self._dss.as_validation_context(kwargs)
+
+    def at(self, moment: datetime) -> ValidationContext:
+        """Point-in-time validation at ``moment`` with the revocation data the file carries.
+
+        pyHanko cannot fetch for a past moment; revocation data issued after ``moment``
+        (a B-LT document's DSS) is accepted for it.
+        """
+        return self._make(moment=moment, allow_fetching=False, retroactive_revinfo=True)
 
 
 def verify_pdf(
@@ -92,6 +128,7 @@ def verify_pdf(
     roots: Sequence[asn1_x509.Certificate],
     other_certs: Sequence[asn1_x509.Certificate] = (),
     crls: Sequence[bytes] = (),
+    fetchers: Fetchers | None = None,
 ) -> ValidationReport:
     """Judge every signature of ``data``; never raises for bad input.
 
@@ -100,14 +137,26 @@ def verify_pdf(
 
     :param roots: the trust anchors (required: there is no "trust everything").
     :param crls: revocation lists the caller holds (DER); the file's DSS is read as well.
+    :param fetchers: fetch CRLs and OCSP responses online from the addresses in the
+        certificates (soft-fail: an unreachable responder leaves the status "unknown"). The
+        caller owns them, so what they fetched is cached across documents.
     """
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         try:
             embedded = list(reader.embedded_signatures)
         except ValueError:
-            # An empty or placeholder signature field (MANIFEST finding 4).
-            return ValidationReport(valid=False, signatures=[], status="not_signed")
+            if _placeholders_only(reader):
+                # An empty or placeholder signature field (MANIFEST finding 4).
+                return ValidationReport(valid=False, signatures=[], status="not_signed")
+            return ValidationReport(
+                valid=False,
+                signatures=[],
+                status="unreadable",
+                messages=["signature_cannot_validate"],
+            )
+    except MemoryError:
+        raise  # the worker turns it into "limits exceeded"
     except Exception as exc:
         logger.info("unreadable PDF: %s", type(exc).__name__)
         return ValidationReport(
@@ -119,7 +168,7 @@ def verify_pdf(
     if not embedded:
         return ValidationReport(valid=False, signatures=[], status="not_signed")
     try:
-        context, has_revinfo = _context(reader, roots, other_certs, crls)
+        contexts = _Contexts(reader, roots, other_certs, crls, fetchers)
     except Exception:
         return ValidationReport(
             valid=False,
@@ -132,7 +181,13 @@ def verify_pdf(
     for index, signature in enumerate(embedded):
         last = index == len(embedded) - 1
         reports.append(
-            _one(signature, context, has_revinfo=has_revinfo, last=last, trailing=trailing)
+            _one(
+                signature,
+                contexts,
+                fetchers=fetchers,
+                last=last,
+                trailing=trailing,
+            )
         )
     return summarise(reports)
 
@@ -151,14 +206,77 @@ def summarise(reports: list[SignatureReport]) -> ValidationReport:
     return ValidationReport(valid=valid, signatures=reports, messages=messages)
 
 
+def _fetched_for(fetchers: Fetchers | None, certificate: asn1_x509.Certificate) -> bool:
+    """Whether revocation data for ``certificate`` was fetched online."""
+    if fetchers is None:
+        return False
+    for lookup in (
+        fetchers.ocsp_fetcher.fetched_responses_for_cert,
+        fetchers.crl_fetcher.fetched_crls_for_cert,
+    ):
+        try:
+            if list(lookup(certificate)):
+                return True
+        except (KeyError, ValueError):
+            continue
+    return False
+
+
+def _revocation(status: Any, *, has_revinfo: bool, fetchers: Fetchers | None) -> str:
+    if status.revoked:
+        return "revoked"
+    if not status.trusted:
+        return "not_checked"
+    if has_revinfo or _fetched_for(fetchers, status.signing_cert):
+        return "good"
+    return "unknown"
+
+
+def _expired_with_timestamp(status: Any) -> datetime | None:
+    """The trusted signature time stamp's time, if the signing certificate has expired since.
+
+    An expired certificate cannot be judged now (pyHanko says OUT_OF_BOUNDS_NO_POE, or
+    TRY_LATER when the only revocation data left is stale); with a proof of existence it is
+    judged at that time instead (ETSI EN 319 102-1).
+    """
+    stamp = status.timestamp_validity
+    if status.trusted or stamp is None or not (stamp.intact and stamp.valid and stamp.trusted):
+        return None
+    problem = getattr(status.trust_problem_indic, "name", None)
+    not_after = status.signing_cert["tbs_certificate"]["validity"]["not_after"].native
+    if problem not in _EXPIRY_PROBLEMS and not_after >= datetime.now(UTC):
+        return None
+    moment: datetime = stamp.timestamp
+    return moment
+
+
+def _broken_timestamp(status: Any) -> bool:
+    stamp = status.timestamp_validity
+    return stamp is not None and not (stamp.intact and stamp.valid)
+
+
 def _one(
-    signature: object, context: ValidationContext, *, has_revinfo: bool, last: bool, trailing: bool
+    signature: object,
+    contexts: _Contexts,
+    *,
+    fetchers: Fetchers | None,
+    last: bool,
+    trailing: bool,
 ) -> SignatureReport:
     field = str(getattr(signature, "field_name", "?"))
     try:
         if getattr(signature, "sig_object_type", None) == "/DocTimeStamp":
-            return _doc_timestamp(signature, context, field)
-        status = validate_pdf_signature(signature, context)  # type: ignore[arg-type]
+            return _doc_timestamp(signature, contexts.now, field)
+        status = validate_pdf_signature(signature, contexts.now)  # type: ignore[arg-type]
+        validated_at = None
+        moment = _expired_with_timestamp(status)
+        if moment is not None:
+            # The certificate has expired since: judge it when the time stamp proves the
+            # signature existed (ETSI EN 319 102-1, validation with a proof of existence).
+            status = validate_pdf_signature(signature, contexts.at(moment))  # type: ignore[arg-type]
+            validated_at = moment.isoformat()
+    except MemoryError:
+        raise
     except Exception as exc:
         logger.info("signature %s cannot be validated: %s", field, type(exc).__name__)
         return SignatureReport(
@@ -186,6 +304,10 @@ def _one(
     elif not status.valid:
         indication, sub = TOTAL_FAILED, "SIG_CRYPTO_FAILURE"
         messages.append("signature_value_mismatch")
+    elif _broken_timestamp(status):
+        # A time stamp that does not match this signature was copied from elsewhere.
+        indication, sub = TOTAL_FAILED, "HASH_FAILURE"
+        messages.append("signature_timestamp_invalid")
     elif status.revoked:
         indication, sub = TOTAL_FAILED, "REVOKED"
         messages.append("signing_certificate_revoked")
@@ -215,12 +337,11 @@ def _one(
         sub_indication=sub,
         intact=bool(status.intact),
         trusted=bool(status.trusted),
-        revocation="revoked"
-        if status.revoked
-        else ("good" if has_revinfo and status.trusted else "not_checked"),
+        revocation=_revocation(status, has_revinfo=contexts.has_revinfo, fetchers=fetchers),
         coverage=status.coverage.name if status.coverage is not None else None,
         modification_level=level.name if level is not None else None,
         messages=messages,
+        validated_at=validated_at,
     )
 
 

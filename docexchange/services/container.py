@@ -14,6 +14,7 @@ from docexchange.services.keys import KeyMaterial
 from docexchange.settings import Settings
 from docexchange.storage.base import make_engine, make_sessionmaker
 from docexchange.storage.blobs import BlobStore
+from pki.isolation import IsolatedVerifier, Limits
 
 __all__ = ["Services", "build_services"]
 
@@ -29,6 +30,8 @@ class Services:
     login_policy: LoginPolicy
     blobs: BlobStore
     keys: KeyMaterial
+    #: Worker processes that parse untrusted PDFs under time and memory limits.
+    verifier: IsolatedVerifier
 
 
 def build_services(settings: Settings) -> Services:
@@ -58,5 +61,15 @@ def build_services(settings: Settings) -> Services:
             trust_dir=Path(settings.trust_dir)
             if settings.trust_dir
             else settings.instance_dir / "trust",
+        ),
+        verifier=IsolatedVerifier(
+            Limits(
+                seconds=settings.verify_timeout_seconds,
+                memory_bytes=settings.verify_memory_mib * 1024 * 1024,
+                workers=settings.verify_workers,
+                fetch_online=settings.revocation_fetch,
+                fetch_timeout=settings.revocation_fetch_timeout_seconds,
+                revocation_cache_seconds=settings.revocation_cache_seconds,
+            )
         ),
     )

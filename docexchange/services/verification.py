@@ -12,7 +12,7 @@ from docexchange.domain.accounts import Role
 from docexchange.services.container import Services
 from docexchange.storage.models import CertificateRecord, User
 from pki.report import TOTAL_FAILED, SignatureReport, ValidationReport
-from pki.validation import summarise, verify_pdf
+from pki.validation import summarise
 
 __all__ = ["apply_mandate", "verify_document"]
 
@@ -22,12 +22,14 @@ logger = logging.getLogger(__name__)
 def verify_document(data: bytes, *, services: Services) -> ValidationReport:
     """The verdict on ``data`` with our trust roots and CA chain.
 
-    Revocation data comes from the document itself (its DSS: our issued documents carry
-    their CRL, PAdES B-LT). Passing our own CA's CRL here as well would make pyHanko treat
-    every foreign certificate's revocation as undeterminable.
+    The PDF is parsed in a worker process under time and memory limits. Revocation data
+    comes from the document itself (its DSS: our issued documents carry their CRL, PAdES
+    B-LT) and, when reachable, online from the CRL and OCSP addresses in the certificates.
+    Passing our own CA's CRL in as well would make pyHanko treat every foreign certificate's
+    revocation as undeterminable.
     """
     keys = services.keys
-    return verify_pdf(data, roots=keys.trust_roots(), other_certs=keys.chain())
+    return services.verifier.verify(data, roots=keys.trust_roots(), other_certs=keys.chain())
 
 
 def apply_mandate(

@@ -1,0 +1,60 @@
+"""The verifier's worker pool: time and memory limits give verdicts, and the pool recovers."""
+
+from __future__ import annotations
+
+import threading
+
+from pki.isolation import IsolatedVerifier, Limits
+from tests.data.samples import MINIMAL_PDF
+
+
+def test_a_job_over_its_time_is_stopped_and_the_pool_recovers() -> None:
+    pool = IsolatedVerifier(Limits(seconds=0.001, workers=1, fetch_online=False))
+    try:
+        report = pool.verify(MINIMAL_PDF, roots=[])
+        assert (report.valid, report.status, report.messages) == (
+            False,
+            "unreadable",
+            ["verification_timed_out"],
+        )
+        pool.limits = Limits(seconds=30, workers=1, fetch_online=False)
+        again = pool.verify(MINIMAL_PDF, roots=[])
+        assert again.status == "not_signed"  # a fresh worker answered
+    finally:
+        pool.close()
+
+
+def test_a_worker_out_of_memory_gives_a_verdict_not_a_crash() -> None:
+    # The worker may not map more than 64 MiB in all; a 200 MB file cannot even be received.
+    pool = IsolatedVerifier(Limits(memory_bytes=64 * 1024 * 1024, workers=1, fetch_online=False))
+    huge = MINIMAL_PDF + b"%" + b"x" * (200 * 1024 * 1024)
+    try:
+        report = pool.verify(huge, roots=[])
+        assert report.valid is False and report.status == "unreadable"
+        assert report.messages == ["verification_limits_exceeded"]
+        pool.limits = Limits(workers=1, fetch_online=False)
+        assert pool.verify(MINIMAL_PDF, roots=[]).status == "not_signed"
+    finally:
+        pool.close()
+
+
+def test_threads_share_the_pool_and_each_gets_its_own_answer() -> None:
+    pool = IsolatedVerifier(Limits(seconds=30, workers=2, fetch_online=False))
+    answers: list[str] = []
+    lock = threading.Lock()
+
+    def check(data: bytes) -> None:
+        status = pool.verify(data, roots=[]).status
+        with lock:
+            answers.append(status)
+
+    inputs = [MINIMAL_PDF, b"not a pdf"] * 4
+    threads = [threading.Thread(target=check, args=(data,)) for data in inputs]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert sorted(answers) == sorted(["not_signed", "unreadable"] * 4)
+    finally:
+        pool.close()
