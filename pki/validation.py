@@ -29,6 +29,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers import Fetchers
 
+from pki import speedups
 from pki.report import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -39,6 +40,8 @@ from pki.report import (
 )
 
 __all__ = ["summarise", "verify_pdf"]
+
+speedups.install()
 
 logger = logging.getLogger(__name__)
 
