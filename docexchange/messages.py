@@ -151,7 +151,7 @@ MESSAGES: dict[str, str] = {
     "image_invalid": N_("The image must be a PNG file of at most 1 MB and 2000 pixels a side."),
     "image_not_transparent": N_("The image must have a transparent background (PNG with alpha)."),
     "trust_store_not_configured": N_("No trust folder is configured."),
-    "not_a_ca_certificate": N_("Only a CA certificate (PEM) can be a trust anchor."),
+    "not_a_ca_certificate": N_("Only a CA certificate (PEM or DER) can be a trust anchor."),
     "anchor_exists": N_("This certificate is trusted already ({fingerprint})."),
     "anchor_not_found": N_("No trusted certificate has the fingerprint {fingerprint}."),
     # verification reasons (codes in ValidationReport messages)
@@ -176,6 +176,18 @@ MESSAGES: dict[str, str] = {
     ),
     "bytes_after_signed_document": N_("Data was added after the end of the signed document."),
     "signing_certificate_untrusted": N_("The signing certificate is not trusted here."),
+    "signing_certificate_expired": N_(
+        "The signing certificate has expired and no trusted time stamp proves the signature "
+        "was made before."
+    ),
+    "signing_certificate_not_yet_valid": N_("The signing certificate was not yet valid."),
+    "weak_algorithm": N_(
+        "The signature uses an algorithm or key size that is no longer accepted (e.g. SHA-1, "
+        "RSA-1024)."
+    ),
+    "revocation_unknown": N_(
+        "Whether the signing certificate was revoked cannot be established now; try again later."
+    ),
     "document_timestamp_invalid": N_("The document time stamp does not validate."),
     "certificate_not_registered": N_("The signing certificate is not registered to anyone here."),
     "seal_of_another_unit": N_("The organisation certificate belongs to another unit."),

@@ -22,7 +22,13 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
 )
 
-__all__ = ["CertificateProblem", "load_certificates", "validate_signing_certificate"]
+__all__ = [
+    "CertificateProblem",
+    "certificate_files",
+    "load_certificate_file",
+    "load_certificates",
+    "validate_signing_certificate",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -35,29 +41,42 @@ class CertificateProblem(ValueError):
         self.reason = reason
 
 
+CERTIFICATE_SUFFIXES = (".pem", ".crt", ".cer", ".der")
+
+
+def load_certificate_file(path: Path) -> list[asn1_x509.Certificate]:
+    """The certificates in one file (PEM, possibly several, or one DER).
+
+    :raises ValueError: naming the file if it holds no readable certificate.
+    """
+    data = path.read_bytes()
+    try:
+        if pem.detect(data):
+            return [
+                asn1_x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)
+            ]
+        certificate = asn1_x509.Certificate.load(data)
+        _ = certificate.subject  # parse now
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{path.name}: not a certificate") from exc
+    return [certificate]
+
+
+def certificate_files(folder: Path) -> list[Path]:
+    """The certificate files of a trust folder, sorted by name."""
+    return [
+        path
+        for path in sorted(folder.iterdir())
+        if path.suffix.lower() in CERTIFICATE_SUFFIXES and path.is_file()
+    ]
+
+
 def load_certificates(folder: Path) -> list[asn1_x509.Certificate]:
     """Every certificate in ``folder`` (``*.pem``, ``*.crt``, ``*.cer``, ``*.der``), sorted by name.
 
     :raises ValueError: naming a file that holds no readable certificate.
     """
-    found: list[asn1_x509.Certificate] = []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in {".pem", ".crt", ".cer", ".der"} or not path.is_file():
-            continue
-        data = path.read_bytes()
-        try:
-            if pem.detect(data):
-                found.extend(
-                    asn1_x509.Certificate.load(der)
-                    for _, _, der in pem.unarmor(data, multiple=True)
-                )
-            else:
-                certificate = asn1_x509.Certificate.load(data)
-                _ = certificate.subject  # parse now
-                found.append(certificate)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"{path.name}: not a certificate") from exc
-    return found
+    return [cert for path in certificate_files(folder) for cert in load_certificate_file(path)]
 
 
 def validate_signing_certificate(

@@ -47,6 +47,16 @@ logger = logging.getLogger(__name__)
 
 _ACCEPTED_AFTER_LAST = {ModificationLevel.NONE, ModificationLevel.LTA_UPDATES}
 _ACCEPTED_BETWEEN = _ACCEPTED_AFTER_LAST | {ModificationLevel.FORM_FILLING}
+#: The reason shown for an INDETERMINATE signature, by sub-indication.
+_UNTRUSTED_REASONS = {
+    "OUT_OF_BOUNDS_NO_POE": "signing_certificate_expired",
+    "OUT_OF_BOUNDS_NOT_REVOKED": "signing_certificate_expired",
+    "EXPIRED": "signing_certificate_expired",
+    "NOT_YET_VALID": "signing_certificate_not_yet_valid",
+    "CRYPTO_CONSTRAINTS_FAILURE": "weak_algorithm",
+    "TRY_LATER": "revocation_unknown",
+    "REVOCATION_OUT_OF_BOUNDS_NO_POE": "revocation_unknown",
+}
 _EXPIRY_PROBLEMS = {"OUT_OF_BOUNDS_NO_POE", "OUT_OF_BOUNDS_NOT_REVOKED", "EXPIRED"}
 
 
@@ -328,7 +338,7 @@ def _one(
         indication = INDETERMINATE
         problem = status.trust_problem_indic
         sub = str(getattr(problem, "name", problem)) if problem else "NO_CERTIFICATE_CHAIN_FOUND"
-        messages.append("signing_certificate_untrusted")
+        messages.append(_UNTRUSTED_REASONS.get(sub, "signing_certificate_untrusted"))
     timestamp = status.timestamp_validity
     return SignatureReport(
         field=field,

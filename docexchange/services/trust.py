@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from asn1crypto import pem as asn1_pem
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from docexchange.errors import Conflict, InvalidInput, NotFound
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
 from docexchange.services.keys import KeyMaterial
+from pki.trust import certificate_files, load_certificate_file
 
 __all__ = ["Anchor", "add_anchor", "list_anchors", "remove_anchor"]
 
@@ -53,30 +55,46 @@ def _folder(keys: KeyMaterial) -> Path:
     return keys.trust_dir
 
 
-def list_anchors(*, keys: KeyMaterial, actor: Actor) -> list[Anchor]:
-    """Admins and auditors: every trusted certificate."""
-    require_role(actor, Role.ADMIN, Role.AUDITOR)
-    anchors = [_describe(keys.ca.root, built_in=True)]
+def _in_folder(keys: KeyMaterial) -> list[tuple[Path, Anchor]]:
+    """Every certificate of the trust folder with its file (a file may hold several)."""
     folder = keys.trust_dir
-    if folder is not None and folder.is_dir():
-        for path in sorted(folder.glob("*.pem")):
-            anchors.append(
-                _describe(x509.load_pem_x509_certificate(path.read_bytes()), built_in=False)
+    if folder is None or not folder.is_dir():
+        return []
+    found = []
+    for path in certificate_files(folder):
+        for certificate in load_certificate_file(path):
+            found.append(
+                (
+                    path,
+                    _describe(x509.load_der_x509_certificate(certificate.dump()), built_in=False),
+                )
             )
-    return anchors
+    return found
+
+
+def list_anchors(*, keys: KeyMaterial, actor: Actor) -> list[Anchor]:
+    """Admins and auditors: every trusted certificate (the demo root, then the folder's)."""
+    require_role(actor, Role.ADMIN, Role.AUDITOR)
+    return [_describe(keys.ca.root, built_in=True), *(a for _, a in _in_folder(keys))]
 
 
 def add_anchor(session: Session, pem: object, *, keys: KeyMaterial, actor: Actor) -> Anchor:
-    """Admin: trust a CA certificate (PEM).
+    """Admin: trust a CA certificate (PEM text, or the bytes of a PEM or DER file).
 
     :raises InvalidInput: ``certificate_unreadable`` or ``not_a_ca_certificate``.
     :raises Conflict: ``anchor_exists``.
     """
     require_role(actor, Role.ADMIN)
-    if not isinstance(pem, str):
+    if isinstance(pem, str):
+        pem = pem.encode()
+    if not isinstance(pem, bytes):
         raise InvalidInput("certificate_unreadable")
     try:
-        certificate = x509.load_pem_x509_certificate(pem.encode())
+        certificate = (
+            x509.load_pem_x509_certificate(pem)
+            if b"-----BEGIN" in pem
+            else x509.load_der_x509_certificate(pem)
+        )
         constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints).value
     except (ValueError, x509.ExtensionNotFound):
         raise InvalidInput("not_a_ca_certificate") from None
@@ -86,7 +104,9 @@ def add_anchor(session: Session, pem: object, *, keys: KeyMaterial, actor: Actor
     folder = _folder(keys)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{anchor.fingerprint}.pem"
-    if path.exists() or anchor.fingerprint == _describe(keys.ca.root, built_in=True).fingerprint:
+    known = {a.fingerprint for _, a in _in_folder(keys)}
+    known.add(_describe(keys.ca.root, built_in=True).fingerprint)
+    if path.exists() or anchor.fingerprint in known:
         raise Conflict("anchor_exists", fingerprint=anchor.fingerprint)
     path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     audit.record(
@@ -106,13 +126,18 @@ def remove_anchor(session: Session, fingerprint: str, *, keys: KeyMaterial, acto
     :raises NotFound: ``anchor_not_found``.
     """
     require_role(actor, Role.ADMIN)
-    if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+    _folder(keys)
+    matches = [(path, a) for path, a in _in_folder(keys) if a.fingerprint == fingerprint]
+    if not matches:
         raise NotFound("anchor_not_found", fingerprint=fingerprint[:64])
-    path = _folder(keys) / f"{fingerprint}.pem"
-    if not path.exists():
-        raise NotFound("anchor_not_found", fingerprint=fingerprint)
-    subject = x509.load_pem_x509_certificate(path.read_bytes()).subject.rfc4514_string()
-    path.unlink()
+    path, anchor = matches[0]
+    if len(load_certificate_file(path)) > 1:
+        # A bundle file: keep its other certificates.
+        rest = [c for c in load_certificate_file(path) if c.sha256.hex() != fingerprint]
+        path.write_bytes(b"".join(asn1_pem.armor("CERTIFICATE", c.dump()) for c in rest))
+    else:
+        path.unlink()
+    subject = anchor.subject
     audit.record(
         session,
         actor=actor.username,

@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
+from docexchange.services import audit, documents
+from docexchange.services.authz import Actor
 from docexchange.services.container import Services
-from docexchange.storage.models import CertificateRecord, User
+from docexchange.storage.base import utcnow
+from docexchange.storage.models import CertificateRecord, Document, User
 from pki.report import TOTAL_FAILED, SignatureReport, ValidationReport
 from pki.validation import summarise
 
-__all__ = ["apply_mandate", "verify_document"]
+__all__ = ["apply_mandate", "verify_document", "verify_stored_document"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,3 +79,34 @@ def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> 
         sub_indication="SIG_CONSTRAINTS_FAILURE",
         messages=[*signature.messages, problem],
     )
+
+
+def verify_stored_document(
+    session: Session, document_id: str, *, services: Services, actor: Actor
+) -> ValidationReport:
+    """Verify a document's current file for its sending unit and keep the report with it.
+
+    Anyone who may see the document may ask (again: trust anchors and revocation change).
+    The file is read first and verified with no transaction open; the report is stored
+    with the SHA-256 of the revision it judged, which may be older than the document's by
+    then (a signature added meanwhile): the API says whether it is still current.
+    """
+    document = documents.get_document(session, document_id, actor=actor)
+    sha256, sender = document.current_sha256, document.sender_code
+    data = documents.document_pdf(document, services=services)
+    session.rollback()  # no transaction held while the worker parses the file
+    report = apply_mandate(session, verify_document(data, services=services), sender_code=sender)
+    session.execute(
+        update(Document)
+        .where(Document.id == document_id)
+        .values(verification=report.as_dict(), verified_sha256=sha256, verified_at=utcnow())
+    )
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.verify",
+        target=document_id,
+        details={"valid": report.valid, "sha256": sha256},
+    )
+    session.commit()
+    return report

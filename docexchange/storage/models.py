@@ -218,6 +218,11 @@ class Document(Base):
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The last verification report (``ValidationReport.as_dict()``, mandate of the sender
+    #: applied), the file revision it judged and when.
+    verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    verified_sha256: Mapped[str | None] = mapped_column(String(64))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     signatures: Mapped[list[DocumentSignature]] = relationship(
         back_populates="document", order_by="DocumentSignature.id", lazy="selectin"
     )

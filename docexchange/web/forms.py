@@ -13,10 +13,11 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-__all__ = ["LoginForm", "PinForm", "UploadForm", "UserForm"]
+__all__ = ["LoginForm", "PinForm", "TrustAnchorForm", "UploadForm", "UserForm"]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -78,3 +79,13 @@ class PinForm(FlaskForm):  # type: ignore[misc]
     """The PIN of a token, for one signature."""
 
     pin = PasswordField(_l("Token PIN"), validators=[DataRequired(), Length(min=4, max=32)])
+
+
+class TrustAnchorForm(FlaskForm):  # type: ignore[misc]
+    """Admin: trust a CA certificate, pasted as PEM or uploaded (PEM or DER)."""
+
+    certificate_pem = TextAreaField(_l("Certificate (PEM)"), validators=[Length(max=100_000)])
+    certificate_file = FileField(
+        _l("or a certificate file"),
+        validators=[FileAllowed(["pem", "crt", "cer", "der"], _l("A certificate file only"))],
+    )

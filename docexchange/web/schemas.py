@@ -110,7 +110,14 @@ def document_to_dict(document: Document) -> dict[str, Any]:
             }
             for s in document.signatures
         ],
-        "verification": None,
+        "verification": None
+        if document.verification is None
+        else {
+            **_with_reasons(document.verification),
+            "file_sha256": document.verified_sha256,
+            "current": document.verified_sha256 == document.current_sha256,
+            "verified_at": document.verified_at.isoformat() if document.verified_at else None,
+        },
     }
 
 
@@ -127,8 +134,14 @@ def _reasons(codes: list[str]) -> list[dict[str, str]]:
 
 def report_to_dict(report: ValidationReport) -> dict[str, Any]:
     """A ValidationReport with every reason code given in English and Vietnamese."""
-    out = report.as_dict()
-    out["messages"] = _reasons(report.messages)
-    for signature, data in zip(report.signatures, out["signatures"], strict=True):
-        data["messages"] = _reasons(signature.messages)
+    return _with_reasons(report.as_dict())
+
+
+def _with_reasons(stored: dict[str, Any]) -> dict[str, Any]:
+    """A report as stored (``as_dict()``, reasons as codes) with the reasons rendered."""
+    out = {**stored, "messages": _reasons(stored.get("messages", []))}
+    out["signatures"] = [
+        {**signature, "messages": _reasons(signature.get("messages", []))}
+        for signature in stored.get("signatures", [])
+    ]
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
@@ -150,3 +151,51 @@ def test_document_pages_respect_units(client: FlaskClient, demo: None, services:
     assert own.status_code == 200 and own.data.startswith(b"%PDF")
     assert own.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert client.get("/documents/").headers["X-Frame-Options"] == "DENY"
+
+
+def test_the_trust_store_page_adds_and_removes_a_root(
+    client: FlaskClient, demo: None, services: Any, tmp_path: Any
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from pki.demo_ca import DemoCA
+
+    foreign = DemoCA.ensure(tmp_path / "foreign-ca")
+    der = foreign.root.public_bytes(serialization.Encoding.DER)
+    page = _login(client, "admin")
+    page = client.get("/admin/trust").get_data(as_text=True)
+    assert "Kho chứng thư tin cậy" in page and "(gắn sẵn)" in page
+    added = client.post(
+        "/admin/trust",
+        data={"csrf_token": _csrf(page), "certificate_file": (io.BytesIO(der), "root.der")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    html = added.get_data(as_text=True)
+    assert "Đã tin cậy" in html and "docexchange Demo Root CA" in html
+    folder = services.keys.trust_dir
+    fingerprint = sorted(folder.glob("*.pem"))[0].stem
+    assert fingerprint in html
+    junk = client.post(
+        "/admin/trust",
+        data={"csrf_token": _csrf(html), "certificate_pem": "not a certificate"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert (
+        "Chỉ chứng thư số của tổ chức cung cấp dịch vụ chứng thực" in junk
+    )  # refused, in Vietnamese
+    removed = client.post(
+        f"/admin/trust/{fingerprint}/remove",
+        data={"csrf_token": _csrf(junk)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Không còn tin cậy" in removed
+    assert not list(folder.glob("*.pem"))
+
+
+def test_the_trust_store_page_is_read_only_for_auditors(client: FlaskClient, demo: None) -> None:
+    page = _login(client, "thanhtra")
+    page = client.get("/admin/trust").get_data(as_text=True)
+    assert 'id="anchors"' in page and "<textarea" not in page
+    refused = client.post("/admin/trust", data={"csrf_token": _csrf(page)})
+    assert refused.status_code == 403

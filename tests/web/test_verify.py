@@ -172,3 +172,52 @@ def test_admins_manage_the_trust_anchors(
     with services.sessions() as s:
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target == fingerprint)).all()
     assert actions == ["trust.add", "trust.remove"]
+
+
+@pytest.mark.usefixtures("registered_certificates")
+def test_a_documents_report_is_kept_with_it_and_rechecked_on_demand(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    from sqlalchemy import select
+
+    from docexchange.storage.models import AuditEvent
+
+    body = signed_and_issued(client, as_user)
+    clerk = as_user("pt.vanthu")
+    before = client.get(f"/api/v1/documents/{body['id']}", headers=clerk).get_json()
+    assert before["verification"] is None
+    checked = client.post(f"/api/v1/documents/{body['id']}/verify", headers=clerk)
+    assert checked.status_code == 200 and checked.get_json()["valid"] is True
+    kept = client.get(f"/api/v1/documents/{body['id']}", headers=clerk).get_json()["verification"]
+    assert kept["valid"] is True and kept["current"] is True and kept["verified_at"]
+    assert [s["kind"] for s in kept["signatures"]] == ["personal", "organization"]
+    assert kept["file_sha256"] == body["sha256"]
+    # Someone of another unit cannot see the document, so cannot check it either.
+    hidden = client.post(f"/api/v1/documents/{body['id']}/verify", headers=as_user("cm.vanthu"))
+    assert (hidden.status_code, error_code(hidden)) == (404, "document_not_found")
+    with services.sessions() as s:
+        events = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "document.verify", AuditEvent.target == body["id"]
+            )
+        ).all()
+    assert len(events) == 1 and events[0].actor == "pt.vanthu"
+
+
+@pytest.mark.usefixtures("registered_certificates")
+def test_the_document_page_checks_signatures_and_shows_the_kept_verdict(
+    client: FlaskClient, as_user: Any
+) -> None:
+    from tests.web.test_ui import _csrf, _login
+
+    body = signed_and_issued(client, as_user)
+    _login(client, "pt.vanthu")
+    page = client.get(f"/documents/{body['id']}").get_data(as_text=True)
+    assert 'id="not-verified"' in page
+    shown = client.post(
+        f"/documents/{body['id']}/verify", data={"csrf_token": _csrf(page)}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert 'id="verdict" class="card valid"' in shown
+    assert "Hợp lệ" in shown and "Nguyễn Văn Tỉnh" in shown and 'id="verified-at"' in shown
+    refused = client.post(f"/documents/{body['id']}/verify", data={})
+    assert refused.status_code == 400  # no CSRF token: refused before anything is checked

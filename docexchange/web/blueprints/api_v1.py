@@ -437,6 +437,15 @@ def verify() -> Response:
     return jsonify(report_to_dict(report))
 
 
+@bp.post("/documents/<document_id>/verify")
+def verify_stored(document_id: str) -> Response:
+    """Verify a document's current file for its sending unit; the report is kept with it."""
+    report = verification.verify_stored_document(
+        db(), document_id, services=services(), actor=current_actor()
+    )
+    return jsonify(report_to_dict(report))
+
+
 @bp.get("/trust/anchors")
 def list_anchors() -> Response:
     """Admins and auditors: the trusted certificates."""

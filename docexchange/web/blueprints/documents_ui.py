@@ -6,13 +6,14 @@ import logging
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DOC_TYPES, DocumentState
 from docexchange.errors import DocExchangeError
 from docexchange.i18n import message_for
-from docexchange.services import documents
+from docexchange.services import documents, verification
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.forms import PinForm, UploadForm
 
@@ -132,3 +133,13 @@ def sign(document_id: str) -> WerkzeugResponse:
 def issue(document_id: str) -> WerkzeugResponse:
     """The clerk numbers the document and applies the organisation signature."""
     return _act(document_id, "issue")
+
+
+@bp.post("/<document_id>/verify")
+def verify(document_id: str) -> WerkzeugResponse:
+    """Check the document's signatures again and keep the report with it."""
+    if FlaskForm().validate_on_submit():
+        verification.verify_stored_document(
+            db(), document_id, services=services(), actor=current_actor()
+        )
+    return redirect(url_for("documents_ui.show", document_id=document_id))

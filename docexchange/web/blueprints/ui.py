@@ -13,11 +13,11 @@ from werkzeug.wrappers import Response
 from docexchange.domain.accounts import Role
 from docexchange.errors import DocExchangeError, Forbidden
 from docexchange.i18n import LOCALES, message_for
-from docexchange.services import accounts, directory, tokens
+from docexchange.services import accounts, directory, tokens, trust
 from docexchange.services.authz import ancestors
 from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import current_actor, db, services
-from docexchange.web.forms import LoginForm, UserForm
+from docexchange.web.forms import LoginForm, TrustAnchorForm, UserForm
 
 bp = Blueprint("ui", __name__)
 logger = logging.getLogger(__name__)
@@ -155,3 +155,41 @@ def unlock_token(label: str) -> Response:
         else:
             flash(label, "unlocked")
     return redirect(url_for("ui.token_doctor"))
+
+
+@bp.route("/admin/trust", methods=["GET", "POST"])
+def trust_store() -> Response | str:
+    """Admins (auditors read): the trusted roots and intermediates; add and remove them."""
+    actor = current_actor()
+    form = TrustAnchorForm()
+    if request.method == "POST" and not actor.has(Role.ADMIN):
+        raise Forbidden("role_required", roles=Role.ADMIN.value)
+    if form.validate_on_submit():
+        upload = form.certificate_file.data
+        pem = upload.read(200_000) if upload else (form.certificate_pem.data or "")
+        try:
+            anchor = trust.add_anchor(db(), pem, keys=services().keys, actor=actor)
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(_message(exc), "error")
+        else:
+            flash(anchor.subject, "trusted")
+            return redirect(url_for("ui.trust_store"))
+    anchors = trust.list_anchors(keys=services().keys, actor=actor)
+    return render_template(
+        "trust.html", anchors=anchors, form=form, remove=FlaskForm(), is_admin=actor.has(Role.ADMIN)
+    )
+
+
+@bp.post("/admin/trust/<fingerprint>/remove")
+def remove_trust_anchor(fingerprint: str) -> Response:
+    """Admin: stop trusting a certificate."""
+    if FlaskForm().validate_on_submit():
+        try:
+            trust.remove_anchor(db(), fingerprint, keys=services().keys, actor=current_actor())
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(_message(exc), "error")
+        else:
+            flash(fingerprint, "removed")
+    return redirect(url_for("ui.trust_store"))
