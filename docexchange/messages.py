@@ -191,7 +191,9 @@ MESSAGES: dict[str, str] = {
     "document_timestamp_invalid": N_("The document time stamp does not validate."),
     "certificate_not_registered": N_("The signing certificate is not registered to anyone here."),
     "seal_of_another_unit": N_("The organisation certificate belongs to another unit."),
-    "signer_not_leader_of_sender": N_("The signer is not a leader of the sending unit."),
+    "signer_not_leader_of_sender": N_(
+        "The signer was not a leader (signer) of the sending unit when signing."
+    ),
     # audit
     "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
     "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),

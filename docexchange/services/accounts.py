@@ -12,7 +12,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from docexchange.domain.accounts import (
@@ -32,7 +32,7 @@ from docexchange.errors import (
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role, require_unit_visible, role_set
 from docexchange.storage.base import utcnow
-from docexchange.storage.models import ApiToken, AuditEvent, Unit, User, UserRole
+from docexchange.storage.models import ApiToken, AuditEvent, RoleHistory, Unit, User, UserRole
 
 __all__ = [
     "IssuedToken",
@@ -138,12 +138,78 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    sync_role_history(session, user)
     audit.record(
         session,
         actor=actor.username if actor else "system",
         action="user.create",
         target=new.username,
         details={"unit": new.unit_code, "roles": sorted(r.value for r in new.roles)},
+    )
+    session.commit()
+    return user
+
+
+def sync_role_history(session: Session, user: User, *, at: datetime | None = None) -> None:
+    """Make the open role-history rows match the user's unit and roles (in the caller's
+    transaction): close what is no longer held, open what is new. Inactive users hold none."""
+    now = at or utcnow()
+    wanted = {(user.unit_code, role) for role in user.role_names} if user.active else set()
+    kept: set[tuple[str, str]] = set()
+    for row in session.scalars(
+        select(RoleHistory).where(
+            RoleHistory.username == user.username, RoleHistory.valid_to.is_(None)
+        )
+    ):
+        key = (row.unit_code, row.role)
+        if key in wanted and key not in kept:
+            kept.add(key)
+        else:
+            row.valid_to = now
+    session.add_all(
+        RoleHistory(username=user.username, unit_code=unit, role=role, valid_from=now)
+        for unit, role in sorted(wanted - kept)
+    )
+
+
+#: Time stamps may state whole seconds (RFC 3161 ``accuracy``): a grant up to this much after
+#: the stated time still counts, as pyHanko's own time tolerance does for certificates.
+ROLE_TIME_TOLERANCE = timedelta(seconds=1)
+
+
+def held_role(session: Session, username: str, unit_code: str, role: Role, at: datetime) -> bool:
+    """Whether ``username`` held ``role`` in ``unit_code`` at the moment ``at``."""
+    found = session.scalar(
+        select(RoleHistory.id).where(
+            RoleHistory.username == username,
+            RoleHistory.unit_code == unit_code,
+            RoleHistory.role == role.value,
+            RoleHistory.valid_from <= at + ROLE_TIME_TOLERANCE,
+            or_(RoleHistory.valid_to.is_(None), RoleHistory.valid_to > at),
+        )
+    )
+    return found is not None
+
+
+def set_roles(session: Session, username: str, roles: object, *, actor: Actor) -> User:
+    """Admin: replace a user's roles; the role history keeps the old ones with their dates.
+
+    :raises InvalidInput: ``invalid_role`` or ``invalid_field``.
+    :raises NotFound: ``user_not_found``.
+    """
+    require_role(actor, Role.ADMIN)
+    wanted = parse_roles(roles)
+    user = get_user(session, username)
+    before = sorted(user.role_names)
+    user.roles = [UserRole(role=r.value) for r in sorted(wanted)]
+    session.flush()
+    sync_role_history(session, user)
+    audit.record(
+        session,
+        actor=actor.username,
+        action="user.roles",
+        target=username,
+        details={"before": before, "after": sorted(r.value for r in wanted)},
     )
     session.commit()
     return user

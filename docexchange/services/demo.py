@@ -131,6 +131,8 @@ def apply_demo(
         user.position = spec.position
         user.active = True
         user.roles = [UserRole(role=r) for r in sorted(wanted_roles)]
+        session.flush()
+        accounts.sync_role_history(session, user)
         audit.record(session, actor="system", action="user.demo_refresh", target=spec.username)
         session.commit()
         refreshed += 1

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
-from docexchange.services import audit, documents
+from docexchange.services import accounts, audit, documents
 from docexchange.services.authz import Actor
 from docexchange.services.container import Services
 from docexchange.storage.base import utcnow
-from docexchange.storage.models import CertificateRecord, Document, User
+from docexchange.storage.models import CertificateRecord, Document
 from pki.report import TOTAL_FAILED, SignatureReport, ValidationReport
 from pki.validation import summarise
 
@@ -40,12 +41,26 @@ def apply_mandate(
 ) -> ValidationReport:
     """Signatures count for ``sender_code`` only if its own people and seal made them.
 
-    A personal signature needs a certificate registered to a user of the sending unit who
-    holds the signer role; an organisation signature needs the sending unit's certificate.
-    (Roles are checked as they are now: role history is not kept yet.)
+    A personal signature needs a certificate registered to a person who held the signer role
+    in the sending unit when the signature was made (role history; the time stamp's time, or
+    else the time the signer states); an organisation signature needs the sending unit's
+    certificate.
     """
     checked = [_mandate(session, signature, sender_code) for signature in report.signatures]
     return summarise(checked)
+
+
+def _signing_moment(signature: SignatureReport) -> datetime:
+    """When the signature was made: its trusted time stamp, else the time the signer
+    states, else now (a signature with neither is judged as if made now)."""
+    for value in (signature.timestamp_time, signature.signing_time):
+        if value:
+            try:
+                moment = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> SignatureReport:
@@ -63,14 +78,10 @@ def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> 
     elif signature.kind == "organization":
         if record.owner_unit_code != sender_code:
             problem = "seal_of_another_unit"
-    else:
-        user = session.scalar(select(User).where(User.username == record.owner_username))
-        if (
-            user is None
-            or user.unit_code != sender_code
-            or Role.SIGNER.value not in user.role_names
-        ):
-            problem = "signer_not_leader_of_sender"
+    elif record.owner_username is None or not accounts.held_role(
+        session, record.owner_username, sender_code, Role.SIGNER, _signing_moment(signature)
+    ):
+        problem = "signer_not_leader_of_sender"
     if problem is None:
         return signature
     return replace(

@@ -29,6 +29,7 @@ __all__ = [
     "Document",
     "DocumentSignature",
     "NumberCounter",
+    "RoleHistory",
     "SigningSession",
     "TokenState",
     "Unit",
@@ -137,6 +138,24 @@ class UserRole(Base):
     )
     role: Mapped[str] = mapped_column(String(16), primary_key=True)
     user: Mapped[User] = relationship(back_populates="roles")
+
+
+class RoleHistory(Base):
+    """Who held which role in which unit, and when (the mandate check looks back with it).
+
+    A row is opened when a role is granted and closed (``valid_to``) when it is taken away
+    or the person moves to another unit; rows are never deleted.
+    """
+
+    __tablename__ = "role_history"
+    __table_args__ = (Index("ix_role_history_username_role", "username", "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    unit_code: Mapped[str] = mapped_column(String(13))
+    role: Mapped[str] = mapped_column(String(16))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiToken(Base):

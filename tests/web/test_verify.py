@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +117,9 @@ def test_the_mandate_of_the_sending_unit_is_checked(client: FlaskClient, as_user
     assert [s["sub_indication"] for s in foreign["signatures"]] == ["SIG_CONSTRAINTS_FAILURE"] * 2
     reason = foreign["signatures"][0]["messages"][-1]
     assert reason["code"] == "signer_not_leader_of_sender"
-    assert reason["message_vi"] == "Người ký không phải lãnh đạo của đơn vị gửi."
+    assert reason["message_vi"] == (
+        "Người ký không phải là lãnh đạo (người ký) của đơn vị gửi tại thời điểm ký."
+    )
     assert foreign["signatures"][1]["messages"][-1]["code"] == "seal_of_another_unit"
     unknown = client.post(
         "/api/v1/verify?sender=000.99.99.H45",
@@ -221,3 +224,64 @@ def test_the_document_page_checks_signatures_and_shows_the_kept_verdict(
     assert "Hợp lệ" in shown and "Nguyễn Văn Tỉnh" in shown and 'id="verified-at"' in shown
     refused = client.post(f"/documents/{body['id']}/verify", data={})
     assert refused.status_code == 400  # no CSRF token: refused before anything is checked
+
+
+@pytest.mark.usefixtures("registered_certificates")
+def test_the_mandate_looks_at_the_roles_held_when_signing(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """A leader removed from office keeps the documents signed before; what the old token
+    signs afterwards (outside the system) does not count for the unit."""
+    from sqlalchemy import select
+
+    from docexchange.storage.models import AuditEvent, RoleHistory
+    from pki import tokens
+    from pki.signing import sign_pdf
+    from tests.data.samples import make_pdf
+
+    before = _issued_pdf(client, as_user)
+    admin = as_user("admin")
+
+    def personal_for_province(pdf: bytes) -> dict[str, Any]:
+        response = client.post(
+            "/api/v1/verify?sender=000.00.00.H45",
+            data={"file": (io.BytesIO(pdf), "check.pdf")},
+            headers=admin,
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 200
+        signature: dict[str, Any] = response.get_json()["signatures"][0]
+        return signature
+
+    refused = client.put(
+        "/api/v1/users/pt.lanhdao/roles", json={"roles": ["clerk"]}, headers=as_user("pt.vanthu")
+    )
+    assert (refused.status_code, error_code(refused)) == (403, "role_required")
+    bad = client.put("/api/v1/users/pt.lanhdao/roles", json={"roles": ["king"]}, headers=admin)
+    assert (bad.status_code, error_code(bad)) == (422, "invalid_role")
+    demoted = client.put(
+        "/api/v1/users/pt.lanhdao/roles", json={"roles": ["specialist"]}, headers=admin
+    )
+    assert demoted.status_code == 200 and demoted.get_json()["roles"] == ["specialist"]
+
+    assert personal_for_province(before)["indication"] == "TOTAL_PASSED"
+    # Signing times are stated in whole seconds: let the demotion be a past second.
+    time.sleep(1.1)
+    with tokens.signing_session(services.keys.ref("u:pt.lanhdao"), PIN) as signer:
+        after = sign_pdf(make_pdf(text="Ky sau khi thoi chuc"), signer, field_name="CaNhan9")
+    late = personal_for_province(after)
+    assert late["indication"] == "TOTAL_FAILED"
+    assert late["messages"][-1]["code"] == "signer_not_leader_of_sender"
+
+    with services.sessions() as s:
+        rows = s.scalars(
+            select(RoleHistory).where(RoleHistory.username == "pt.lanhdao").order_by(RoleHistory.id)
+        ).all()
+        actions = s.scalars(
+            select(AuditEvent.action).where(AuditEvent.target == "pt.lanhdao")
+        ).all()
+    assert [(r.role, r.valid_to is None) for r in rows] == [
+        ("signer", False),
+        ("specialist", True),
+    ]
+    assert "user.roles" in actions

@@ -248,6 +248,13 @@ def list_users() -> Response:
     return _items([user_to_dict(u) for u in users])
 
 
+@bp.put("/users/<username>/roles")
+def set_roles(username: str) -> Response:
+    """Admin: replace a user's roles ``{roles: [...]}``; the role history keeps the old ones."""
+    user = accounts.set_roles(db(), username, json_body().get("roles"), actor=current_actor())
+    return jsonify(user_to_dict(user))
+
+
 @bp.post("/users/<username>/revoke-tokens")
 def revoke_tokens(username: str) -> Response:
     """Admin: revoke every token of a user."""
