@@ -110,6 +110,7 @@ MESSAGES: dict[str, str] = {
     "reason_one_of": N_("one of {values}"),
     "reason_boolean": N_("true or false"),
     "reason_page_number": N_("a page number of the document"),
+    "reason_iso_datetime": N_("a date and time with its zone, e.g. 2026-11-26T09:30:00+07:00"),
     # documents
     "invalid_doc_type": N_(
         "'{doc_type}' is not a document type of Decree 30/2020 (e.g. QĐ, TB, CV)."

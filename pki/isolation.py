@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -66,6 +67,7 @@ class _Job:
     data: bytes
     roots: tuple[bytes, ...]
     other_certs: tuple[bytes, ...]
+    at: datetime | None = None
 
 
 def _refused(code: str) -> ValidationReport:
@@ -118,7 +120,9 @@ def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs
             )
         roots, others = parsed[key]
         try:
-            report = verify_pdf(job.data, roots=roots, other_certs=others, fetchers=fetch.current())
+            report = verify_pdf(
+                job.data, roots=roots, other_certs=others, fetchers=fetch.current(), at=job.at
+            )
         except MemoryError:
             report = _refused("verification_limits_exceeded")
         del job
@@ -170,12 +174,14 @@ class IsolatedVerifier:
         *,
         roots: Sequence[asn1_x509.Certificate],
         other_certs: Sequence[asn1_x509.Certificate] = (),
+        at: datetime | None = None,
     ) -> ValidationReport:
         """Judge ``data`` as :func:`pki.validation.verify_pdf` does, within the limits."""
         job = _Job(
             data=data,
             roots=tuple(c.dump() for c in roots),
             other_certs=tuple(c.dump() for c in other_certs),
+            at=at,
         )
         worker = self._take()
         started = time.monotonic()

@@ -100,10 +100,12 @@ class _Contexts:
     def __init__(
         self,
         reader: PdfFileReader,
+        *,
         roots: Sequence[asn1_x509.Certificate],
         other_certs: Sequence[asn1_x509.Certificate],
         crls: Sequence[bytes],
         fetchers: Fetchers | None,
+        at: datetime | None,
     ) -> None:
         self._base: dict[str, Any] = {
             "trust_roots": list(roots),
@@ -118,7 +120,12 @@ class _Contexts:
         self.has_revinfo = bool(crls) or (
             self._dss is not None and bool(self._dss.crls or self._dss.ocsps)
         )
-        self.now = self._make(allow_fetching=fetchers is not None, fetchers=fetchers)
+        self.moment = at or datetime.now(UTC)
+        self.now = (
+            self.at(at)
+            if at is not None
+            else self._make(allow_fetching=fetchers is not None, fetchers=fetchers)
+        )
 
     def _make(self, **extra: Any) -> ValidationContext:
         kwargs = {**self._base, **extra}
@@ -142,6 +149,7 @@ def verify_pdf(
     other_certs: Sequence[asn1_x509.Certificate] = (),
     crls: Sequence[bytes] = (),
     fetchers: Fetchers | None = None,
+    at: datetime | None = None,
 ) -> ValidationReport:
     """Judge every signature of ``data``; never raises for bad input.
 
@@ -153,6 +161,8 @@ def verify_pdf(
     :param fetchers: fetch CRLs and OCSP responses online from the addresses in the
         certificates (soft-fail: an unreachable responder leaves the status "unknown"). The
         caller owns them, so what they fetched is cached across documents.
+    :param at: judge as at this moment instead of now (point-in-time validation with the
+        revocation data the file carries; nothing is fetched).
     """
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -181,7 +191,9 @@ def verify_pdf(
     if not embedded:
         return ValidationReport(valid=False, signatures=[], status="not_signed")
     try:
-        contexts = _Contexts(reader, roots, other_certs, crls, fetchers)
+        contexts = _Contexts(
+            reader, roots=roots, other_certs=other_certs, crls=crls, fetchers=fetchers, at=at
+        )
     except Exception:
         return ValidationReport(
             valid=False,
@@ -245,7 +257,7 @@ def _revocation(status: Any, *, has_revinfo: bool, fetchers: Fetchers | None) ->
     return "unknown"
 
 
-def _expired_with_timestamp(status: Any) -> datetime | None:
+def _expired_with_timestamp(status: Any, now: datetime) -> datetime | None:
     """The trusted signature time stamp's time, if the signing certificate has expired since.
 
     An expired certificate cannot be judged now (pyHanko says OUT_OF_BOUNDS_NO_POE, or
@@ -257,7 +269,7 @@ def _expired_with_timestamp(status: Any) -> datetime | None:
         return None
     problem = getattr(status.trust_problem_indic, "name", None)
     not_after = status.signing_cert["tbs_certificate"]["validity"]["not_after"].native
-    if problem not in _EXPIRY_PROBLEMS and not_after >= datetime.now(UTC):
+    if problem not in _EXPIRY_PROBLEMS and not_after >= now:
         return None
     moment: datetime = stamp.timestamp
     return moment
@@ -282,7 +294,7 @@ def _one(
             return _doc_timestamp(signature, contexts.now, field)
         status = validate_pdf_signature(signature, contexts.now)  # type: ignore[arg-type]
         validated_at = None
-        moment = _expired_with_timestamp(status)
+        moment = _expired_with_timestamp(status, contexts.moment)
         if moment is not None:
             # The certificate has expired since: judge it when the time stamp proves the
             # signature existed (ETSI EN 319 102-1, validation with a proof of existence).

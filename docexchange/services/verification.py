@@ -23,7 +23,9 @@ __all__ = ["apply_mandate", "verify_document", "verify_stored_document"]
 logger = logging.getLogger(__name__)
 
 
-def verify_document(data: bytes, *, services: Services) -> ValidationReport:
+def verify_document(
+    data: bytes, *, services: Services, at: datetime | None = None
+) -> ValidationReport:
     """The verdict on ``data`` with our trust roots and CA chain.
 
     The PDF is parsed in a worker process under time and memory limits. Revocation data
@@ -31,9 +33,11 @@ def verify_document(data: bytes, *, services: Services) -> ValidationReport:
     B-LT) and, when reachable, online from the CRL and OCSP addresses in the certificates.
     Passing our own CA's CRL in as well would make pyHanko treat every foreign certificate's
     revocation as undeterminable.
+
+    :param at: judge as at this moment (point in time, revocation data of the file only).
     """
     keys = services.keys
-    return services.verifier.verify(data, roots=keys.trust_roots(), other_certs=keys.chain())
+    return services.verifier.verify(data, roots=keys.trust_roots(), other_certs=keys.chain(), at=at)
 
 
 def apply_mandate(

@@ -128,6 +128,21 @@ def test_the_mandate_of_the_sending_unit_is_checked(client: FlaskClient, as_user
         content_type="multipart/form-data",
     )
     assert (unknown.status_code, error_code(unknown)) == (404, "unit_not_found")
+    for bad_moment in ("yesterday", "2026-11-26T09:30:00"):  # no zone: ambiguous
+        bad = client.post(
+            f"/api/v1/verify?at={bad_moment}",
+            data={"file": (io.BytesIO(pdf), "check.pdf")},
+            headers=headers,
+            content_type="multipart/form-data",
+        )
+        assert (bad.status_code, error_code(bad)) == (422, "invalid_field")
+    past = client.post(
+        "/api/v1/verify?at=2016-01-01T00:00:00%2B07:00",
+        data={"file": (io.BytesIO(pdf), "check.pdf")},
+        headers=headers,
+        content_type="multipart/form-data",
+    ).get_json()
+    assert past["valid"] is False  # ten years ago none of these certificates existed
 
 
 def test_admins_manage_the_trust_anchors(

@@ -221,3 +221,22 @@ def test_a_certificate_revoked_after_signing_is_found_online(
         pool.close()
     assert _last(after) == ("TOTAL_FAILED", "REVOKED", ["signing_certificate_revoked"])
     assert after.signatures[-1].revocation == "revoked"
+
+
+def test_a_document_judged_as_at_a_moment_before_its_certificates_is_not_valid(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    keys = services.keys
+    issued = _issued_pdf(client, as_user)
+    now = services.verifier.verify(issued, roots=keys.trust_roots(), other_certs=keys.chain())
+    assert now.valid is True
+    earlier = services.verifier.verify(
+        issued,
+        roots=keys.trust_roots(),
+        other_certs=keys.chain(),
+        at=datetime.now(UTC) - timedelta(days=3650),
+    )
+    assert earlier.valid is False
+    assert {s.indication for s in earlier.signatures} == {"INDETERMINATE"}
+    # Ten years ago not even the demo CA existed: no valid path at that moment.
+    assert {s.sub_indication for s in earlier.signatures} == {"CERTIFICATE_CHAIN_GENERAL_FAILURE"}

@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from docexchange.domain.accounts import role_names
 from docexchange.domain.timeutil import today_vn
-from docexchange.errors import InvalidInput
+from docexchange.errors import InvalidInput, invalid_field
 from docexchange.services import (
     accounts,
     appearances,
@@ -431,12 +432,21 @@ def unlock_token(label: str) -> tuple[str, int]:
 def verify() -> Response:
     """Verify every signature of an uploaded PDF (multipart ``file``): the report.
 
-    With ``?sender=<unit code>``, signatures also need the mandate of that unit.
+    With ``?sender=<unit code>``, signatures also need the mandate of that unit; with
+    ``?at=<ISO 8601 with zone>``, the file is judged as at that moment.
     """
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("missing_field", field="file")
-    report = verification.verify_document(upload.read(), services=services())
+    at = None
+    if request.args.get("at"):
+        try:
+            at = datetime.fromisoformat(request.args["at"])
+        except ValueError:
+            raise invalid_field("at", "reason_iso_datetime") from None
+        if at.tzinfo is None:
+            raise invalid_field("at", "reason_iso_datetime")
+    report = verification.verify_document(upload.read(), services=services(), at=at)
     sender = request.args.get("sender")
     if sender:
         directory.get_unit(db(), sender)
