@@ -188,14 +188,39 @@ def serve(host: str, port: int, threads: int) -> None:
     from waitress import serve as waitress_serve  # noqa: PLC0415 - only this command needs it
 
     from docexchange.services.health import database_status  # noqa: PLC0415
+    from docexchange.services.worker import DeliveryWorker  # noqa: PLC0415
     from docexchange.web.app import create_app  # noqa: PLC0415
+    from docexchange.web.context import WORKER_KEY  # noqa: PLC0415
 
     with _services() as svc:
         if not database_status(svc.engine).ready:
             raise DocExchangeError("database_not_ready")
         app = create_app(services=svc)
+        worker = DeliveryWorker(svc)
+        app.extensions[WORKER_KEY] = worker
+        worker.start()
         click.echo(f"docexchange {__version__} serving on http://{host}:{port}")
-        waitress_serve(app, host=host, port=port, threads=threads, ident="docexchange")
+        try:
+            waitress_serve(app, host=host, port=port, threads=threads, ident="docexchange")
+        finally:
+            worker.stop()
+
+
+@main.command()
+@_coded_errors
+def worker() -> None:
+    """Run a delivery worker alone (several may share one PostgreSQL database)."""
+    from docexchange.services.health import database_status  # noqa: PLC0415
+    from docexchange.services.worker import DeliveryWorker  # noqa: PLC0415
+
+    with _services() as svc:
+        if not database_status(svc.engine).ready:
+            raise DocExchangeError("database_not_ready")
+        click.echo(f"docexchange {__version__} delivery worker")
+        try:
+            DeliveryWorker(svc).run()
+        except KeyboardInterrupt:
+            click.echo("stopped")
 
 
 @main.group(name="tokens")

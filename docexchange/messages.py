@@ -155,6 +155,20 @@ MESSAGES: dict[str, str] = {
     "not_a_ca_certificate": N_("Only a CA certificate (PEM or DER) can be a trust anchor."),
     "anchor_exists": N_("This certificate is trusted already ({fingerprint})."),
     "anchor_not_found": N_("No trusted certificate has the fingerprint {fingerprint}."),
+    # exchange
+    "secret_document": N_(
+        "Secret documents are never sent electronically; register the paper copy instead."
+    ),
+    "no_recipients": N_("The document has no recipients to send to."),
+    "document_not_issued": N_(
+        "Document {id} is not issued yet: it needs its number and the organisation signature."
+    ),
+    "delivery_not_found": N_("No delivery {id} is visible to you."),
+    "delivery_not_failed": N_("Delivery {id} has not failed; there is nothing to retry."),
+    "status_move_not_allowed": N_("The status cannot go from {current} to {new}."),
+    "invalid_status_code": N_("{code} is not a processing status code."),
+    "reason_required_for_return": N_("a reason is required when returning a document"),
+    "reason_person_of_unit": N_("a person of unit {code}"),
     # verification reasons (codes in ValidationReport messages)
     "no_valid_personal_signature": N_("No valid personal signature."),
     "no_valid_organisation_signature": N_("No valid organisation signature."),

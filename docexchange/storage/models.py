@@ -26,17 +26,21 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "CertificateRecord",
+    "Delivery",
     "Document",
     "DocumentSignature",
+    "InboxEntry",
     "NumberCounter",
     "RoleHistory",
     "SigningSession",
+    "StatusEvent",
     "TokenState",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",
     "User",
     "UserRole",
+    "VerdictCache",
 ]
 
 LEVELS = ("central", "province", "district", "commune", "department")
@@ -236,6 +240,9 @@ class Document(Base):
     document_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by: Mapped[str | None] = mapped_column(String(64))
+    #: When the clerk sent it (the deliveries were written in the same transaction).
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The last verification report (``ValidationReport.as_dict()``, mandate of the sender
     #: applied), the file revision it judged and when.
@@ -330,3 +337,98 @@ class CertificateRecord(Base):
     owner_unit_code: Mapped[str | None] = mapped_column(String(13), index=True)
     not_after: Mapped[datetime] = mapped_column(UTCDateTime)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """Outbox: one row per (sent document, recipient), written with the send itself.
+
+    A worker takes pending rows (urgent first), hands the document over and marks the row
+    delivered; the same ``consignment_id`` is used on every attempt, so a receiver that sees
+    it again creates nothing. ``status_code`` is the latest status the recipient reported.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("document_id", "recipient_code", name="document_recipient"),
+        Index("ix_deliveries_pending", "state", "urgency_rank", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    document_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("documents.id", ondelete="RESTRICT"), index=True
+    )
+    recipient_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT")
+    )
+    consignment_id: Mapped[str] = mapped_column(String(36), unique=True)
+    urgency_rank: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    status_code: Mapped[str | None] = mapped_column(String(2))
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboxEntry(Base):
+    """A document that arrived for a unit, with its verdict and processing status.
+
+    ``consignment_id`` is unique: a consignment seen again is answered with the entry made
+    the first time. ``document_ref`` is the exchange document id (DESIGN.md §3).
+    """
+
+    __tablename__ = "inbox_entries"
+    __table_args__ = (Index("ix_inbox_recipient_status", "recipient_code", "status_code"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    consignment_id: Mapped[str] = mapped_column(String(36), unique=True)
+    recipient_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT")
+    )
+    sender_code: Mapped[str] = mapped_column(String(13))
+    document_ref: Mapped[str] = mapped_column(String(80))
+    #: The sender's document row when it was sent from this server.
+    source_document_id: Mapped[str | None] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(500))
+    doc_type: Mapped[str] = mapped_column(String(8))
+    number: Mapped[str | None] = mapped_column(String(40))
+    urgency: Mapped[str] = mapped_column(String(16))
+    urgency_rank: Mapped[int] = mapped_column(Integer)
+    paper_copy: Mapped[bool] = mapped_column(Boolean, default=False)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    verification: Mapped[dict[str, Any]] = mapped_column(JSON)
+    verified_valid: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[str] = mapped_column(String(2))
+    #: Where the entry was when the sender asked for it back (restored if refused).
+    status_before_take_back: Mapped[str | None] = mapped_column(String(2))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StatusEvent(Base):
+    """One status change of an inbox entry: who, when, why (never deleted)."""
+
+    __tablename__ = "status_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inbox_entry_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("inbox_entries.id", ondelete="RESTRICT"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(2))
+    reason: Mapped[str | None] = mapped_column(String(1000))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VerdictCache(Base):
+    """A verification report computed once per file content, trust and sender (fan-out)."""
+
+    __tablename__ = "verdict_cache"
+
+    content_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trust_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sender_code: Mapped[str] = mapped_column(String(13), primary_key=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,9 +8,25 @@ from sqlalchemy.orm import Session
 from docexchange.services.authz import Actor
 from docexchange.services.container import Services
 
-__all__ = ["EXTENSION_KEY", "close_session", "current_actor", "db", "services"]
+__all__ = [
+    "EXTENSION_KEY",
+    "WORKER_KEY",
+    "close_session",
+    "current_actor",
+    "db",
+    "notify_worker",
+    "services",
+]
 
 EXTENSION_KEY = "docexchange"
+WORKER_KEY = "docexchange.worker"
+
+
+def notify_worker() -> None:
+    """Wake this process's delivery worker, if it runs one (``docexchange serve``)."""
+    worker = current_app.extensions.get(WORKER_KEY)
+    if worker is not None:
+        worker.notify()
 
 
 def services() -> Services:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import request
@@ -12,14 +13,25 @@ from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
 from docexchange.services.authz import role_set
-from docexchange.storage.models import Document, Unit, UnitGroup, User
+from docexchange.storage.models import (
+    Delivery,
+    Document,
+    InboxEntry,
+    StatusEvent,
+    Unit,
+    UnitGroup,
+    User,
+)
 from pki.report import ValidationReport
 
 __all__ = [
     "document_to_dict",
     "group_to_dict",
+    "inbox_entry_to_dict",
     "json_body",
+    "outbox_item_to_dict",
     "report_to_dict",
+    "status_event_to_dict",
     "unit_to_dict",
     "user_to_dict",
 ]
@@ -74,8 +86,13 @@ def group_to_dict(group: UnitGroup) -> dict[str, Any]:
     }
 
 
-def document_to_dict(document: Document) -> dict[str, Any]:
-    """A document as the API shows it (DESIGN.md §6 ``GET /documents/<id>``)."""
+def document_to_dict(
+    document: Document, deliveries: Sequence[Delivery] | None = None
+) -> dict[str, Any]:
+    """A document as the API shows it (DESIGN.md §6 ``GET /documents/<id>``).
+
+    Once sent, ``recipients`` are the units it went to, each with its latest status.
+    """
     return {
         "id": document.id,
         "state": document.state,
@@ -97,7 +114,13 @@ def document_to_dict(document: Document) -> dict[str, Any]:
         "created_by": document.created_by,
         "created_at": document.created_at.isoformat(),
         "issued_at": document.issued_at.isoformat() if document.issued_at else None,
-        "recipients": [{"code": r, "status_code": None} for r in document.recipients],
+        "recipients": [
+            {"code": d.recipient_code, "status_code": d.status_code, "delivery_id": d.id}
+            for d in deliveries
+        ]
+        if deliveries
+        else [{"code": r, "status_code": None} for r in document.recipients],
+        "sent_at": document.sent_at.isoformat() if document.sent_at else None,
         "signatures": [
             {
                 "kind": s.kind,
@@ -145,3 +168,66 @@ def _with_reasons(stored: dict[str, Any]) -> dict[str, Any]:
         for signature in stored.get("signatures", [])
     ]
     return out
+
+
+def _verdict_summary(report: dict[str, Any]) -> dict[str, Any]:
+    """``{valid, indication}`` for lists: TOTAL_PASSED when valid, else the first problem."""
+    if report.get("valid"):
+        return {"valid": True, "indication": "TOTAL_PASSED"}
+    for signature in report.get("signatures", []):
+        if signature.get("indication") != "TOTAL_PASSED":
+            return {"valid": False, "indication": signature.get("indication")}
+    return {"valid": False, "indication": "TOTAL_FAILED"}
+
+
+def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, Any]:
+    """An inbox item (DESIGN.md §6 ``GET /inbox``); ``full`` adds the whole report."""
+    out: dict[str, Any] = {
+        "delivery_id": entry.id,
+        "document_id": entry.document_ref,
+        "number": entry.number,
+        "subject": entry.subject,
+        "doc_type": entry.doc_type,
+        "sender_code": entry.sender_code,
+        "recipient_code": entry.recipient_code,
+        "urgency": entry.urgency,
+        "paper_copy": entry.paper_copy,
+        "received_at": entry.received_at.isoformat(),
+        "status_code": entry.status_code,
+        "assignee": entry.assignee,
+        "sha256": entry.pdf_sha256,
+        "verification": _verdict_summary(entry.verification),
+    }
+    if full:
+        out["verification"] = {**_with_reasons(entry.verification), **out["verification"]}
+    return out
+
+
+def outbox_item_to_dict(delivery: Delivery, document: Document) -> dict[str, Any]:
+    """An outbox item: one recipient of a sent document and its latest status."""
+    return {
+        "delivery_id": delivery.id,
+        "document_id": document.document_id,
+        "number": (
+            f"{format_number(document.number)}/{document.notation}" if document.number else None
+        ),
+        "subject": document.subject,
+        "sender_code": document.sender_code,
+        "recipient_code": delivery.recipient_code,
+        "urgency": document.urgency,
+        "state": delivery.state,
+        "attempts": delivery.attempts,
+        "received_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
+        "status_code": delivery.status_code,
+        "status_at": delivery.status_at.isoformat() if delivery.status_at else None,
+    }
+
+
+def status_event_to_dict(event: StatusEvent) -> dict[str, Any]:
+    """One status change: code, reason, who, when."""
+    return {
+        "code": event.code,
+        "reason": event.reason,
+        "actor": event.actor,
+        "at": event.at.isoformat(),
+    }

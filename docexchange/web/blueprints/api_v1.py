@@ -21,16 +21,20 @@ from docexchange.services import (
     appearances,
     directory,
     documents,
+    exchange,
     tokens,
     trust,
     verification,
 )
-from docexchange.web.context import current_actor, db, services
+from docexchange.web.context import current_actor, db, notify_worker, services
 from docexchange.web.schemas import (
     document_to_dict,
     group_to_dict,
+    inbox_entry_to_dict,
     json_body,
+    outbox_item_to_dict,
     report_to_dict,
+    status_event_to_dict,
     unit_to_dict,
     user_to_dict,
 )
@@ -303,9 +307,8 @@ def list_documents() -> Response:
 @bp.get("/documents/<document_id>")
 def get_document(document_id: str) -> Response:
     """One document with its signatures."""
-    return jsonify(
-        document_to_dict(documents.get_document(db(), document_id, actor=current_actor()))
-    )
+    document = documents.get_document(db(), document_id, actor=current_actor())
+    return jsonify(document_to_dict(document, exchange.deliveries_of(db(), document.id)))
 
 
 @bp.get("/documents/<document_id>/file")
@@ -325,6 +328,81 @@ def sign_document(document_id: str) -> Response:
         db(), document_id, _pin(), services=services(), actor=current_actor()
     )
     return jsonify(document_to_dict(document))
+
+
+@bp.post("/documents/<document_id>/send")
+def send_document(document_id: str) -> tuple[Response, int]:
+    """Clerk: send an issued document (its recorded recipients, or ``{recipients}``)."""
+    body = json_body() if request.get_data() else {}
+    deliveries = exchange.send_document(
+        db(), document_id, actor=current_actor(), recipients=body.get("recipients")
+    )
+    notify_worker()
+    return jsonify(
+        {
+            "deliveries": [
+                {
+                    "delivery_id": d.id,
+                    "recipient_code": d.recipient_code,
+                    "status_code": d.status_code,
+                }
+                for d in deliveries
+            ]
+        }
+    ), 202
+
+
+@bp.get("/inbox")
+def inbox() -> Response:
+    """What arrived for the caller's unit (``?status=``), urgent first."""
+    entries = exchange.list_inbox(db(), actor=current_actor(), status=request.args.get("status"))
+    return _items([inbox_entry_to_dict(e) for e in entries])
+
+
+@bp.get("/inbox/<entry_id>")
+def inbox_entry(entry_id: str) -> Response:
+    """One arrived document: its verdict in full and its status history."""
+    entry = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
+    body = inbox_entry_to_dict(entry, full=True)
+    body["history"] = [status_event_to_dict(e) for e in exchange.status_history(db(), entry)]
+    return jsonify(body)
+
+
+@bp.get("/inbox/<entry_id>/file")
+def inbox_file(entry_id: str) -> Response:
+    """The arrived PDF, unchanged."""
+    entry = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
+    return Response(services().blobs.get(entry.pdf_sha256), mimetype="application/pdf")
+
+
+@bp.get("/outbox")
+def outbox() -> Response:
+    """What the caller's unit sent: each recipient's delivery and latest status."""
+    rows = exchange.list_outbox(db(), actor=current_actor(), status=request.args.get("status"))
+    return _items([outbox_item_to_dict(d, doc) for d, doc in rows])
+
+
+@bp.post("/deliveries/<item_id>/status")
+def delivery_status(item_id: str) -> Response:
+    """Move a delivery on, ``{code, reason, assignee}``: recipient 02-06, 15, 16; sender 13."""
+    body = json_body()
+    code = exchange.change_status(
+        db(),
+        item_id,
+        body.get("code"),
+        actor=current_actor(),
+        reason=body.get("reason", body.get("note")),
+        assignee=body.get("assignee"),
+    )
+    return jsonify({"delivery_id": item_id, "status_code": code.value})
+
+
+@bp.post("/deliveries/<delivery_id>/retry")
+def retry_delivery(delivery_id: str) -> Response:
+    """Admin: queue a failed delivery again (same consignment id)."""
+    delivery = exchange.retry_failed(db(), delivery_id, actor=current_actor())
+    notify_worker()
+    return jsonify({"delivery_id": delivery.id, "state": delivery.state})
 
 
 @bp.post("/documents/<document_id>/issue")

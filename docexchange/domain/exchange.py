@@ -1,0 +1,97 @@
+"""Exchange rules: processing statuses (edXML StatusCode), their moves, delivery order.
+
+Statuses per (document, recipient), DESIGN.md §3 and DOMAIN.md §1.6: 01 arrived → 03 accepted
+| 02 returned (reason required); 03 → 04 assigned → 05 processing → 06 done; the sender may
+ask to take a document back (13) until it is done, and the recipient agrees (15) or refuses
+(16, after which the document goes on from where it was). Only forward moves.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from docexchange.domain.documents import Urgency
+from docexchange.errors import Conflict, InvalidInput
+
+__all__ = [
+    "RECIPIENT_MOVES",
+    "SENDER_MOVES",
+    "Status",
+    "check_move",
+    "parse_status",
+    "urgency_rank",
+]
+
+
+class Status(StrEnum):
+    """edXML StatusCode values."""
+
+    ARRIVED = "01"
+    RETURNED = "02"
+    ACCEPTED = "03"
+    ASSIGNED = "04"
+    PROCESSING = "05"
+    DONE = "06"
+    TAKE_BACK_REQUESTED = "13"
+    TAKE_BACK_AGREED = "15"
+    TAKE_BACK_REFUSED = "16"
+
+
+_FORWARD: dict[Status, frozenset[Status]] = {
+    Status.ARRIVED: frozenset({Status.RETURNED, Status.ACCEPTED}),
+    Status.ACCEPTED: frozenset({Status.ASSIGNED}),
+    Status.ASSIGNED: frozenset({Status.PROCESSING}),
+    Status.PROCESSING: frozenset({Status.DONE}),
+}
+#: Statuses from which the sender may still ask for the document back.
+_TAKE_BACK_FROM = frozenset({Status.ARRIVED, Status.ACCEPTED, Status.ASSIGNED, Status.PROCESSING})
+
+#: Moves the recipient makes; 13 is the sender's.
+RECIPIENT_MOVES = frozenset(
+    {
+        Status.RETURNED,
+        Status.ACCEPTED,
+        Status.ASSIGNED,
+        Status.PROCESSING,
+        Status.DONE,
+        Status.TAKE_BACK_AGREED,
+        Status.TAKE_BACK_REFUSED,
+    }
+)
+SENDER_MOVES = frozenset({Status.TAKE_BACK_REQUESTED})
+
+
+def parse_status(value: object) -> Status:
+    """:raises InvalidInput: ``invalid_status_code``."""
+    try:
+        return Status(str(value))
+    except ValueError:
+        raise InvalidInput("invalid_status_code", code=str(value)[:8]) from None
+
+
+def check_move(current: Status, new: Status, *, before_take_back: Status | None = None) -> Status:
+    """The status after moving from ``current`` to ``new``.
+
+    A refused take-back (16) is recorded, then the document is where it was before the
+    request (``before_take_back``).
+
+    :raises Conflict: ``status_move_not_allowed``.
+    """
+    allowed: frozenset[Status] = _FORWARD.get(current, frozenset())
+    if current in _TAKE_BACK_FROM:
+        allowed |= {Status.TAKE_BACK_REQUESTED}
+    if current is Status.TAKE_BACK_REQUESTED:
+        allowed = frozenset({Status.TAKE_BACK_AGREED, Status.TAKE_BACK_REFUSED})
+    if new not in allowed:
+        raise Conflict("status_move_not_allowed", current=current.value, new=new.value)
+    if new is Status.TAKE_BACK_REFUSED and before_take_back is not None:
+        return before_take_back
+    return new
+
+
+_RANK = {Urgency.HOA_TOC: 0, Urgency.THUONG_KHAN: 1, Urgency.KHAN: 2, Urgency.NORMAL: 3}
+
+
+def urgency_rank(urgency: str) -> int:
+    """Delivery order: hỏa tốc first, then thượng khẩn, khẩn, normal."""
+    return _RANK.get(Urgency(urgency), 3)

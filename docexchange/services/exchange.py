@@ -1,0 +1,487 @@
+"""Exchange: send (transactional outbox), deliver (worker), receive, statuses.
+
+Sending writes one delivery row per recipient in the same transaction as the send; the
+document id (DESIGN.md §3) makes a second send a no-op that answers with the same rows.
+A worker claims pending rows, urgent first (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+several workers share the work; SQLite serialises writers), hands each document over and
+marks the row delivered in the same transaction as the inbox entry it makes: a crash at any
+point leaves the row pending or fully delivered, never both or neither. The inbox entry is
+unique per consignment id, so even a replay creates nothing.
+
+On arrival every signature is verified (the verdict for identical bytes, trust and sender is
+computed once and shared by every recipient of a fan-out), the report is stored with the
+entry, and status 01 goes back to the sender. A document that fails verification still
+arrives, flagged, so the clerk can return it (02) with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from docexchange.domain.accounts import Role
+from docexchange.domain.documents import DocumentState, Secrecy, format_number
+from docexchange.domain.exchange import (
+    RECIPIENT_MOVES,
+    SENDER_MOVES,
+    Status,
+    check_move,
+    parse_status,
+    urgency_rank,
+)
+from docexchange.errors import Conflict, Forbidden, InvalidInput, NotFound, invalid_field
+from docexchange.services import audit, directory, documents, verification
+from docexchange.services.authz import Actor, require_role
+from docexchange.services.container import Services
+from docexchange.storage.base import utcnow
+from docexchange.storage.models import (
+    Delivery,
+    Document,
+    InboxEntry,
+    StatusEvent,
+    User,
+    VerdictCache,
+)
+
+__all__ = [
+    "MAX_ATTEMPTS",
+    "WorkResult",
+    "change_status",
+    "deliver_pending",
+    "deliveries_of",
+    "get_inbox_entry",
+    "list_inbox",
+    "list_outbox",
+    "send_document",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Attempts before a delivery is marked failed (an admin may retry it).
+MAX_ATTEMPTS = 8
+_SYSTEM = "system"
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+# --- send ---------------------------------------------------------------------------------
+
+
+def send_document(
+    session: Session, document_id: str, *, actor: Actor, recipients: object = None
+) -> list[Delivery]:
+    """Clerk: send an issued document to its recipients (or ``recipients`` given now).
+
+    Selectors are expanded now and the resulting units recorded, one delivery each. Sending
+    again answers with the deliveries of the first send and creates nothing.
+
+    :raises Forbidden: ``role_required`` (clerks only) or ``unit_forbidden``.
+    :raises NotFound: ``document_not_found``.
+    :raises InvalidInput: ``secret_document``, ``no_recipients``, bad selectors.
+    :raises Conflict: ``document_not_issued``.
+    """
+    require_role(actor, Role.CLERK)
+    document = session.get(Document, document_id[:32], with_for_update=True)
+    if document is None or document.sender_code != actor.unit_code:
+        raise NotFound("document_not_found", id=document_id[:40])
+    if document.secrecy != Secrecy.NONE.value:
+        raise InvalidInput("secret_document")
+    if document.state != DocumentState.ISSUED.value:
+        raise Conflict("document_not_issued", id=document.id)
+    existing = list(
+        session.scalars(
+            select(Delivery).where(Delivery.document_id == document.id).order_by(Delivery.id)
+        )
+    )
+    if existing:
+        return existing
+    selectors = recipients if recipients is not None else document.recipients
+    if not isinstance(selectors, list) or not selectors:
+        raise InvalidInput("no_recipients")
+    units = [
+        u
+        for u in directory.resolve_recipients(session, selectors)
+        if u.code != document.sender_code
+    ]
+    if not units:
+        raise InvalidInput("no_recipients")
+    now = utcnow()
+    rank = urgency_rank(document.urgency)
+    rows = [
+        Delivery(
+            id=_new_id(),
+            document_id=document.id,
+            recipient_code=unit.code,
+            consignment_id=str(uuid.uuid4()),
+            urgency_rank=rank,
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for unit in units
+    ]
+    session.add_all(rows)
+    document.sent_at, document.sent_by = now, actor.username
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.send",
+        target=document.id,
+        details={"recipients": len(rows), "selectors": [str(s)[:80] for s in selectors][:50]},
+    )
+    session.commit()
+    return sorted(rows, key=lambda r: r.id)
+
+
+def deliveries_of(session: Session, document_id: str) -> Sequence[Delivery]:
+    """The deliveries of a sent document (none before it is sent), by recipient."""
+    return session.scalars(
+        select(Delivery)
+        .where(Delivery.document_id == document_id)
+        .order_by(Delivery.recipient_code)
+    ).all()
+
+
+# --- deliver ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkResult:
+    """What one pass of the worker did."""
+
+    delivered: int
+    retried: int
+    failed: int
+
+
+def _trust_key(services: Services) -> str:
+    digest = hashlib.sha256()
+    for root in sorted(c.dump() for c in services.keys.trust_roots()):
+        digest.update(hashlib.sha256(root).digest())
+    return digest.hexdigest()
+
+
+def verdict_for(
+    session: Session, *, data: bytes, sender_code: str, services: Services
+) -> dict[str, Any]:
+    """The report for ``data`` from ``sender_code`` under today's trust: computed once.
+
+    Runs in its own short transactions (the caller holds none).
+    """
+    key = (hashlib.sha256(data).hexdigest(), _trust_key(services), sender_code)
+    cached = session.get(VerdictCache, key)
+    if cached is not None:
+        return cached.report
+    session.rollback()  # no transaction open while the worker verifies
+    report = verification.apply_mandate(
+        session, verification.verify_document(data, services=services), sender_code=sender_code
+    ).as_dict()
+    try:
+        session.add(
+            VerdictCache(content_sha256=key[0], trust_key=key[1], sender_code=key[2], report=report)
+        )
+        session.commit()
+    except IntegrityError:  # another worker stored it first: same inputs, same verdict
+        session.rollback()
+    return report
+
+
+def _pending_documents(session: Session, limit: int) -> list[str]:
+    rows = session.execute(
+        select(Delivery.document_id)
+        .where(Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())
+        .order_by(Delivery.urgency_rank, Delivery.created_at)
+        .limit(limit)
+    ).all()
+    return list(dict.fromkeys(r[0] for r in rows))
+
+
+def _claim(session: Session, limit: int, *, sqlite: bool) -> list[Delivery]:
+    query = (
+        select(Delivery)
+        .where(Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())
+        .order_by(Delivery.urgency_rank, Delivery.created_at)
+        .limit(limit)
+    )
+    if not sqlite:
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _number(document: Document) -> str | None:
+    if document.number is None:
+        return None
+    return f"{format_number(document.number)}/{document.notation}"
+
+
+def _arrive(
+    session: Session, delivery: Delivery, document: Document, report: dict[str, Any]
+) -> None:
+    """Make the recipient's inbox entry (status 01) and report 01 back to the sender."""
+    now = utcnow()
+    entry = InboxEntry(
+        id=_new_id(),
+        consignment_id=delivery.consignment_id,
+        recipient_code=delivery.recipient_code,
+        sender_code=document.sender_code,
+        document_ref=document.document_id or document.id,
+        source_document_id=document.id,
+        subject=document.subject,
+        doc_type=document.doc_type,
+        number=_number(document),
+        urgency=document.urgency,
+        urgency_rank=delivery.urgency_rank,
+        paper_copy=document.paper_copy,
+        pdf_sha256=document.current_sha256,
+        verification=report,
+        verified_valid=bool(report.get("valid")),
+        status_code=Status.ARRIVED.value,
+        received_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    session.add(
+        StatusEvent(inbox_entry_id=entry.id, code=Status.ARRIVED.value, actor=_SYSTEM, at=now)
+    )
+    delivery.state, delivery.delivered_at = "delivered", now
+    delivery.status_code, delivery.status_at = Status.ARRIVED.value, now
+
+
+def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
+    """One pass of a delivery worker: deliver up to ``batch`` pending deliveries.
+
+    Verdicts are computed before any row is claimed, so no lock is held while a PDF is
+    verified; the claimed rows are delivered in one transaction.
+    """
+    sqlite = services.settings.is_sqlite
+    with services.sessions() as session:
+        for document_id in _pending_documents(session, batch):
+            document = session.get(Document, document_id)
+            if document is not None:
+                data = documents.document_pdf(document, services=services)
+                verdict_for(session, data=data, sender_code=document.sender_code, services=services)
+        session.rollback()
+        claimed = _claim(session, batch, sqlite=sqlite)
+        if not claimed:
+            session.rollback()
+            return WorkResult(0, 0, 0)
+        ids = [d.id for d in claimed]
+        try:
+            trust = _trust_key(services)
+            for delivery in claimed:
+                document = session.get(Document, delivery.document_id)
+                if document is None:  # impossible with the foreign key; never deliver blindly
+                    raise NotFound("document_not_found", id=delivery.document_id)
+                data_sha = document.current_sha256
+                cached = session.get(VerdictCache, (data_sha, trust, document.sender_code))
+                if cached is None:  # trust changed meanwhile: verify now, under the claim
+                    data = documents.document_pdf(document, services=services)
+                    report = verification.apply_mandate(
+                        session,
+                        verification.verify_document(data, services=services),
+                        sender_code=document.sender_code,
+                    ).as_dict()
+                else:
+                    report = cached.report
+                _arrive(session, delivery, document, report)
+            session.commit()
+            return WorkResult(len(ids), 0, 0)
+        except Exception as exc:
+            session.rollback()
+            logger.exception("delivery batch failed; will retry")
+            return _back_off(session, ids, repr(exc)[:500])
+
+
+def _back_off(session: Session, ids: Sequence[str], error: str) -> WorkResult:
+    retried = failed = 0
+    now = utcnow()
+    for delivery in session.scalars(select(Delivery).where(Delivery.id.in_(ids))):
+        if delivery.state != "pending":
+            continue
+        delivery.attempts += 1
+        delivery.last_error = error
+        if delivery.attempts >= MAX_ATTEMPTS:
+            delivery.state = "failed"
+            failed += 1
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=2**delivery.attempts)
+            retried += 1
+    session.commit()
+    return WorkResult(0, retried, failed)
+
+
+def retry_failed(session: Session, delivery_id: str, *, actor: Actor) -> Delivery:
+    """Admin: put a failed delivery back in the queue (same consignment id)."""
+    require_role(actor, Role.ADMIN)
+    delivery = session.get(Delivery, delivery_id[:32], with_for_update=True)
+    if delivery is None:
+        raise NotFound("delivery_not_found", id=delivery_id[:40])
+    if delivery.state != "failed":
+        raise Conflict("delivery_not_failed", id=delivery.id)
+    delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
+    audit.record(session, actor=actor.username, action="delivery.retry", target=delivery.id)
+    session.commit()
+    return delivery
+
+
+# --- inbox, outbox, statuses --------------------------------------------------------------
+
+
+def list_inbox(
+    session: Session, *, actor: Actor, status: str | None = None
+) -> Sequence[InboxEntry]:
+    """What arrived for the actor's unit: urgent first, newest first."""
+    query = select(InboxEntry).where(InboxEntry.recipient_code == actor.unit_code)
+    if status:
+        query = query.where(InboxEntry.status_code == parse_status(status).value)
+    return session.scalars(
+        query.order_by(InboxEntry.urgency_rank, InboxEntry.received_at.desc()).limit(500)
+    ).all()
+
+
+def list_outbox(
+    session: Session, *, actor: Actor, status: str | None = None
+) -> Sequence[tuple[Delivery, Document]]:
+    """What the actor's unit sent: every recipient's delivery and latest status."""
+    query = (
+        select(Delivery, Document)
+        .join(Document, Document.id == Delivery.document_id)
+        .where(Document.sender_code == actor.unit_code)
+    )
+    if status:
+        query = query.where(Delivery.status_code == parse_status(status).value)
+    rows = session.execute(
+        query.order_by(Delivery.created_at.desc(), Delivery.recipient_code).limit(2000)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def get_inbox_entry(session: Session, entry_id: str, *, actor: Actor) -> InboxEntry:
+    """An entry of the actor's unit's inbox.
+
+    :raises NotFound: ``delivery_not_found`` (also for another unit's entries).
+    """
+    entry = session.get(InboxEntry, entry_id[:32])
+    if entry is None or entry.recipient_code != actor.unit_code:
+        raise NotFound("delivery_not_found", id=entry_id[:40])
+    return entry
+
+
+def status_history(session: Session, entry: InboxEntry) -> Sequence[StatusEvent]:
+    """Every status change of an entry, oldest first."""
+    return session.scalars(
+        select(StatusEvent).where(StatusEvent.inbox_entry_id == entry.id).order_by(StatusEvent.id)
+    ).all()
+
+
+def _report_back(session: Session, entry: InboxEntry, code: Status, now: datetime) -> None:
+    """Tell the sender (on this server: its delivery row)."""
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.consignment_id == entry.consignment_id).with_for_update()
+    )
+    if delivery is not None:
+        delivery.status_code, delivery.status_at = code.value, now
+
+
+def _check_recipient_role(session: Session, entry: InboxEntry, code: Status, actor: Actor) -> None:
+    if code in (Status.ASSIGNED,):
+        require_role(actor, Role.SIGNER)
+    elif code in (Status.PROCESSING, Status.DONE):
+        if actor.username != entry.assignee and not actor.has(Role.SIGNER, Role.CLERK):
+            raise Forbidden("role_required", roles=f"{Role.SIGNER.value}, {Role.CLERK.value}")
+    else:
+        require_role(actor, Role.CLERK)
+
+
+def change_status(
+    session: Session,
+    item_id: str,
+    code: object,
+    *,
+    actor: Actor,
+    reason: object = None,
+    assignee: object = None,
+) -> Status:
+    """Move a delivery on: the recipient (02, 03, 04, 05, 06, 15, 16) or the sender (13).
+
+    ``item_id`` is an inbox entry of the actor's unit, or a delivery the actor's unit sent.
+    Returned documents need a reason; an assignment names a person of the receiving unit.
+
+    :raises NotFound: ``delivery_not_found``.
+    :raises Conflict: ``status_move_not_allowed``.
+    :raises InvalidInput: ``invalid_status_code``, ``invalid_field``.
+    """
+    status = parse_status(code)
+    note = reason.strip()[:1000] if isinstance(reason, str) and reason.strip() else None
+    now = utcnow()
+    entry = session.get(InboxEntry, item_id[:32], with_for_update=True)
+    if entry is not None and entry.recipient_code == actor.unit_code:
+        if status not in RECIPIENT_MOVES:
+            raise Conflict("status_move_not_allowed", current=entry.status_code, new=status.value)
+        _check_recipient_role(session, entry, status, actor)
+        if status is Status.RETURNED and note is None:
+            raise invalid_field("reason", "reason_required_for_return")
+        if status is Status.ASSIGNED:
+            person = session.scalar(
+                select(User).where(
+                    User.username == str(assignee), User.unit_code == entry.recipient_code
+                )
+            )
+            if person is None:
+                raise invalid_field("assignee", "reason_person_of_unit", code=entry.recipient_code)
+            entry.assignee = person.username
+        before = Status(entry.status_before_take_back) if entry.status_before_take_back else None
+        entry.status_code = check_move(
+            Status(entry.status_code), status, before_take_back=before
+        ).value
+        if status in (Status.TAKE_BACK_AGREED, Status.TAKE_BACK_REFUSED):
+            entry.status_before_take_back = None
+    else:
+        delivery = session.get(Delivery, item_id[:32], with_for_update=True)
+        document = session.get(Document, delivery.document_id) if delivery else None
+        if delivery is None or document is None or document.sender_code != actor.unit_code:
+            raise NotFound("delivery_not_found", id=item_id[:40])
+        if status not in SENDER_MOVES:
+            raise Conflict(
+                "status_move_not_allowed", current=delivery.status_code or "", new=status.value
+            )
+        require_role(actor, Role.CLERK)
+        entry = session.scalar(
+            select(InboxEntry)
+            .where(InboxEntry.consignment_id == delivery.consignment_id)
+            .with_for_update()
+        )
+        if entry is None:  # not arrived yet
+            raise Conflict(
+                "status_move_not_allowed", current=delivery.status_code or "", new=status.value
+            )
+        current = Status(entry.status_code)
+        entry.status_code = check_move(current, status).value
+        entry.status_before_take_back = current.value
+    session.add(
+        StatusEvent(
+            inbox_entry_id=entry.id, code=status.value, reason=note, actor=actor.username, at=now
+        )
+    )
+    _report_back(session, entry, status, now)
+    audit.record(
+        session,
+        actor=actor.username,
+        action="delivery.status",
+        target=entry.id,
+        details={"code": status.value, "reason": note},
+    )
+    session.commit()
+    return status
