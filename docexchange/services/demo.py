@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from docexchange.domain.accounts import Role
 from docexchange.errors import Conflict
 from docexchange.services import accounts, audit, directory, tokens
-from docexchange.services.keys import KeyMaterial
+from docexchange.services.keys import KeyMaterial, unit_token_label, user_token_label
 from docexchange.storage.models import User, UserRole
 
 __all__ = ["DEMO_PASSWORD", "DEMO_UNITS", "DEMO_USERS", "DemoUser", "apply_demo"]
@@ -140,6 +140,7 @@ def apply_demo(
     if keys is not None:
         for spec in DEMO_USERS:
             tokens_created += _ensure(
+                session,
                 functools.partial(
                     tokens.provision_user_token,
                     session,
@@ -147,10 +148,18 @@ def apply_demo(
                     DEMO_PIN,
                     keys=keys,
                     actor=None,
-                )
+                ),
+                functools.partial(
+                    tokens.register_existing_token,
+                    session,
+                    user_token_label(spec.username),
+                    keys=keys,
+                    username=spec.username,
+                ),
             )
         for unit in DEMO_UNITS:
             tokens_created += _ensure(
+                session,
                 functools.partial(
                     tokens.provision_unit_token,
                     session,
@@ -158,7 +167,14 @@ def apply_demo(
                     DEMO_PIN,
                     keys=keys,
                     actor=None,
-                )
+                ),
+                functools.partial(
+                    tokens.register_existing_token,
+                    session,
+                    unit_token_label(str(unit["code"])),
+                    keys=keys,
+                    unit_code=str(unit["code"]),
+                ),
             )
     logger.info("demo data: %d units created, %d users created", result.created, created)
     return {
@@ -169,12 +185,17 @@ def apply_demo(
     }
 
 
-def _ensure(provision: Callable[[], object]) -> int:
+def _ensure(
+    session: Session, provision: Callable[[], object], register: Callable[[], object]
+) -> int:
+    """Make the token (1), or register the existing token's certificate here (0)."""
     try:
         provision()
     except Conflict as exc:
         if exc.code != "token_exists":
             raise
+        session.rollback()
+        register()
         return 0
     return 1
 

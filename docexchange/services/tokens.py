@@ -343,6 +343,42 @@ def doctor(session: Session, *, keys: KeyMaterial, actor: Actor) -> list[TokenRe
     return reports
 
 
+def register_existing_token(
+    session: Session,
+    label: str,
+    *,
+    keys: KeyMaterial,
+    username: str | None = None,
+    unit_code: str | None = None,
+) -> bool:
+    """Register the certificate of a token that exists already, if this database lacks it.
+
+    A demo instance keeps its tokens when its database is made anew (another database URL,
+    a wiped file); without the registration no signature would pass the mandate check.
+    """
+    der = p11.read_certificate(keys.ref(label))
+    if der is None:
+        return False
+    parsed = asn1_x509.Certificate.load(der)
+    known = session.scalar(
+        select(CertificateRecord.id).where(
+            CertificateRecord.issuer == parsed.issuer.human_friendly[:500],
+            CertificateRecord.serial == format(parsed.serial_number, "x"),
+        )
+    )
+    if known is not None:
+        return False
+    register_certificate(
+        session,
+        der,
+        kind="personal" if username else "organization",
+        username=username,
+        unit_code=unit_code,
+    )
+    session.commit()
+    return True
+
+
 def register_certificate(
     session: Session,
     certificate_der: bytes,

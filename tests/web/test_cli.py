@@ -175,3 +175,25 @@ def test_wsgi_entry_point_refuses_an_unmigrated_database(cli_env: dict[str, str]
     )
     assert done.returncode == 1
     assert "Cơ sở dữ liệu chưa ở phiên bản lược đồ hiện hành" in done.stderr
+
+
+def test_demo_on_a_new_database_registers_the_existing_tokens(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Tokens outlive a database: a demo run on a new one registers their certificates, or no
+    signature would pass the mandate check there."""
+    from sqlalchemy import func, select
+
+    from docexchange.storage.models import CertificateRecord
+
+    assert _run_process(cli_env, "demo").returncode == 0
+    other = {**cli_env, "DOCEXCHANGE_DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}"}
+    other.pop("DOCEXCHANGE_DATABASE_SCHEMA", None)
+    second = _run_process(other, "demo")  # migrates the new database itself
+    assert second.returncode == 0, second.stderr
+    assert "4 units created, 10 accounts created, 0 refreshed, 0 tokens created" in second.stdout
+    engine = make_engine(load_settings(other))
+    with engine.connect() as conn:
+        registered = conn.execute(select(func.count()).select_from(CertificateRecord)).scalar()
+    engine.dispose()
+    assert registered == 14

@@ -232,3 +232,36 @@ def test_the_worker_thread_delivers_as_soon_as_a_document_is_sent(
     finally:
         worker.stop()
         del app.extensions[WORKER_KEY]
+
+
+def test_four_workers_deliver_every_delivery_exactly_once(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """Workers race for the same rows (SKIP LOCKED on PostgreSQL, one writer on SQLite)."""
+    import threading
+
+    for n in range(12):
+        _sent_to_communes(client, as_user, subject=f"Văn bản {n}")
+    results: list[exchange.WorkResult] = []
+    guard = threading.Lock()
+
+    def work() -> None:
+        while True:
+            result = exchange.deliver_pending(services, batch=3)
+            with guard:
+                results.append(result)
+            if not (result.delivered or result.retried):
+                return
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert sum(r.delivered for r in results) == 24
+    assert sum(r.retried + r.failed for r in results) == 0
+    with services.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(InboxEntry)) == 24
+        states = s.scalars(select(Delivery.state)).all()
+    assert sorted(states) == ["delivered"] * 24
+    assert len(_inbox(client, as_user("cm.vanthu"))) == 12
