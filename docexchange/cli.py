@@ -207,8 +207,9 @@ def serve(host: str, port: int, threads: int) -> None:
 
 
 @main.command()
+@click.option("--batch", default=250, show_default=True, type=int, help="deliveries per pass")
 @_coded_errors
-def worker() -> None:
+def worker(batch: int) -> None:
     """Run a delivery worker alone (several may share one PostgreSQL database)."""
     from docexchange.services.health import database_status  # noqa: PLC0415
     from docexchange.services.worker import DeliveryWorker  # noqa: PLC0415
@@ -218,7 +219,7 @@ def worker() -> None:
             raise DocExchangeError("database_not_ready")
         click.echo(f"docexchange {__version__} delivery worker")
         try:
-            DeliveryWorker(svc).run()
+            DeliveryWorker(svc, batch=batch).run()
         except KeyboardInterrupt:
             click.echo("stopped")
 

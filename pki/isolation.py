@@ -126,7 +126,10 @@ def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs
         except MemoryError:
             report = _refused("verification_limits_exceeded")
         del job
-        conn.send(report)
+        try:
+            conn.send(report)
+        except OSError:  # the server went away (killed): nobody waits for this answer
+            return
 
 
 class _Worker:

@@ -21,9 +21,12 @@ logger = logging.getLogger(__name__)
 class DeliveryWorker:
     """Deliver pending documents until stopped; idle waits are cut short by :meth:`notify`."""
 
-    def __init__(self, services: Services, *, idle_seconds: float = 2.0) -> None:
+    def __init__(
+        self, services: Services, *, idle_seconds: float = 2.0, batch: int = 250
+    ) -> None:
         self._services = services
         self._idle = idle_seconds
+        self._batch = batch
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -36,7 +39,7 @@ class DeliveryWorker:
         """Work in the calling thread until :meth:`stop`."""
         while not self._stop.is_set():
             try:
-                result = exchange.deliver_pending(self._services)
+                result = exchange.deliver_pending(self._services, batch=self._batch)
             except Exception:  # a broken database must not end the worker: log and wait
                 logger.exception("delivery worker pass failed")
                 result = exchange.WorkResult(0, 0, 0)
