@@ -21,9 +21,7 @@ logger = logging.getLogger(__name__)
 class DeliveryWorker:
     """Deliver pending documents until stopped; idle waits are cut short by :meth:`notify`."""
 
-    def __init__(
-        self, services: Services, *, idle_seconds: float = 2.0, batch: int = 250
-    ) -> None:
+    def __init__(self, services: Services, *, idle_seconds: float = 2.0, batch: int = 250) -> None:
         self._services = services
         self._idle = idle_seconds
         self._batch = batch

@@ -15,14 +15,22 @@ from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, message_for
 from docexchange.services.container import Services, build_services
 from docexchange.settings import Settings, load_settings
 from docexchange.web.auth import install_auth
-from docexchange.web.blueprints import api_v1, documents_ui, health, pki_http, ui, verify_ui
+from docexchange.web.blueprints import (
+    api_v1,
+    documents_ui,
+    exchange_ui,
+    health,
+    pki_http,
+    ui,
+    verify_ui,
+)
 from docexchange.web.context import EXTENSION_KEY, close_session
 from docexchange.web.errors import register_error_handlers
 
 __all__ = ["create_app"]
 
 #: Endpoints our own pages may show in a frame (the PDF preview).
-FRAMEABLE = frozenset({"documents_ui.file"})
+FRAMEABLE = frozenset({"documents_ui.file", "exchange_ui.entry_file"})
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +92,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(api_v1.bp)
     app.register_blueprint(ui.bp)
     app.register_blueprint(documents_ui.bp)
+    app.register_blueprint(exchange_ui.bp)
     app.register_blueprint(verify_ui.bp)
     app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)

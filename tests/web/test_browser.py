@@ -222,3 +222,35 @@ def test_anyone_checks_a_signed_pdf_on_the_public_page(
     tampered_lines = browser.find_element(By.ID, "signatures").text
     assert "không hợp lệ" in tampered_lines
     assert "Nội dung đã ký bị thay đổi sau khi ký." in tampered_lines
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+def test_a_commune_clerk_receives_checks_and_accepts_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, services: Services, client: Any, as_user: Any
+) -> None:
+    """The province sends; the commune clerk finds it in the inbox, valid, and accepts it."""
+    from docexchange.services import exchange
+    from tests.web.test_documents import signed_and_issued
+
+    body = signed_and_issued(client, as_user, recipients=["000.21.12.H45"], urgency="hoa_toc")
+    assert (
+        client.post(f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu"))
+    ).status_code == 202
+    assert exchange.deliver_pending(services).delivered == 1
+
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "username").send_keys("cm.vanthu")
+    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+    click_and_load(browser, By.ID, "submit")
+    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào"))
+    click_and_load(browser, By.ID, "nav-inbox")
+    row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#inbox tbody tr")))
+    assert "Hỏa tốc" in row.text and "hợp lệ" in row.text and "01 đã đến" in row.text
+    click_and_load(browser, By.LINK_TEXT, "Về việc thử nghiệm ký số")
+    overall = wait.until(ec.presence_of_element_located((By.ID, "overall")))
+    assert overall.text.startswith("Hợp lệ")
+    click_and_load(browser, By.ID, "move-03")
+    status = wait.until(ec.presence_of_element_located((By.ID, "status")))
+    assert status.text == "03 đã tiếp nhận"
+    assert "03 đã tiếp nhận — cm.vanthu" in browser.find_element(By.ID, "history").text

@@ -265,3 +265,47 @@ def test_four_workers_deliver_every_delivery_exactly_once(
         states = s.scalars(select(Delivery.state)).all()
     assert sorted(states) == ["delivered"] * 24
     assert len(_inbox(client, as_user("cm.vanthu"))) == 12
+
+
+def test_the_pages_send_receive_accept_and_show_statuses(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    from tests.web.test_ui import _csrf, _login
+
+    body = signed_and_issued(client, as_user, recipients=[f"communes:{DISTRICT}"])
+    _login(client, "pt.vanthu")
+    page = client.get(f"/documents/{body['id']}").get_data(as_text=True)
+    assert 'id="send"' in page
+    sent = client.post(
+        f"/documents/{body['id']}/send", data={"csrf_token": _csrf(page)}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "Đã gửi tới 2 nơi nhận." in sent and 'id="send"' not in sent
+    exchange.deliver_pending(services)
+    client.post("/logout", data={"csrf_token": _csrf(sent)})
+
+    _login(client, "cm.vanthu")
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "Về việc thử nghiệm ký số" in inbox and "hợp lệ" in inbox and "01 đã đến" in inbox
+    [item] = _inbox(client, as_user("cm.vanthu"))
+    entry = client.get(f"/inbox/{item['delivery_id']}").get_data(as_text=True)
+    assert 'id="verdict" class="card valid"' in entry and 'id="move-03"' in entry
+    no_reason = client.post(
+        f"/deliveries/{item['delivery_id']}/status",
+        data={"csrf_token": _csrf(entry), "code": "02", "reason": ""},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "phải nêu lý do khi trả lại văn bản" in no_reason
+    accepted = client.post(
+        f"/deliveries/{item['delivery_id']}/status",
+        data={"csrf_token": _csrf(no_reason), "code": "03"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "03 đã tiếp nhận" in accepted and 'id="move-03"' not in accepted
+    client.post("/logout", data={"csrf_token": _csrf(accepted)})
+
+    _login(client, "pt.vanthu")
+    outbox = client.get("/outbox").get_data(as_text=True)
+    assert f'data-recipient="{CHAN_MONG}"' in outbox and f'data-recipient="{MINH_LUONG}"' in outbox
+    chan_mong_row = outbox.split(f'data-recipient="{CHAN_MONG}"')[1].split("</tr>")[0]
+    minh_luong_row = outbox.split(f'data-recipient="{MINH_LUONG}"')[1].split("</tr>")[0]
+    assert "03 đã tiếp nhận" in chan_mong_row and "01 đã đến" in minh_luong_row

@@ -13,7 +13,7 @@ from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DOC_TYPES, DocumentState
 from docexchange.errors import DocExchangeError
 from docexchange.i18n import message_for
-from docexchange.services import documents, verification
+from docexchange.services import documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.forms import PinForm, UploadForm
 
@@ -83,12 +83,23 @@ def show(document_id: str) -> str:
         and document.sender_code == actor.unit_code
         and document.state == DocumentState.SIGNED.value
     )
+    deliveries = exchange.deliveries_of(db(), document.id)
+    can_send = (
+        actor.has(Role.CLERK)
+        and document.sender_code == actor.unit_code
+        and document.state == DocumentState.ISSUED.value
+        and document.secrecy == "none"
+        and bool(document.recipients)
+        and not deliveries
+    )
     return render_template(
         "documents/show.html",
         document=document,
         form=PinForm(),
         can_sign=can_sign,
         can_issue=can_issue,
+        can_send=can_send,
+        deliveries=deliveries,
         type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
     )
 

@@ -1,0 +1,131 @@
+"""Pages for the exchange: the inbox (urgent first, verdict, actions) and the outbox."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from docexchange.domain.accounts import Role
+from docexchange.domain.exchange import Status
+from docexchange.errors import DocExchangeError
+from docexchange.i18n import message_for
+from docexchange.services import exchange
+from docexchange.storage.models import User
+from docexchange.web.context import current_actor, db, notify_worker, services
+
+bp = Blueprint("exchange_ui", __name__)
+logger = logging.getLogger(__name__)
+
+
+def _message(error: DocExchangeError) -> str:
+    return message_for(error, str(get_locale() or "vi"))
+
+
+@bp.get("/inbox")
+def inbox() -> str:
+    """What arrived for the unit, urgent first."""
+    entries = exchange.list_inbox(db(), actor=current_actor(), status=request.args.get("status"))
+    return render_template("exchange/inbox.html", entries=entries)
+
+
+@bp.get("/inbox/<entry_id>")
+def entry(entry_id: str) -> str:
+    """One arrived document: verdict, history, and what the viewer may do with it."""
+    actor = current_actor()
+    found = exchange.get_inbox_entry(db(), entry_id, actor=actor)
+    people = (
+        db()
+        .scalars(
+            select(User)
+            .where(User.unit_code == actor.unit_code, User.active)
+            .order_by(User.username)
+        )
+        .all()
+    )
+    status = Status(found.status_code)
+    moves: list[str] = []
+    if actor.has(Role.CLERK) and status is Status.ARRIVED:
+        moves += ["03", "02"]
+    if actor.has(Role.SIGNER) and status is Status.ACCEPTED:
+        moves.append("04")
+    if status is Status.ASSIGNED and (
+        actor.username == found.assignee or actor.has(Role.SIGNER, Role.CLERK)
+    ):
+        moves.append("05")
+    if status is Status.PROCESSING and (
+        actor.username == found.assignee or actor.has(Role.SIGNER, Role.CLERK)
+    ):
+        moves.append("06")
+    if actor.has(Role.CLERK) and status is Status.TAKE_BACK_REQUESTED:
+        moves += ["15", "16"]
+    return render_template(
+        "exchange/entry.html",
+        entry=found,
+        history=exchange.status_history(db(), found),
+        report=found.verification,
+        moves=moves,
+        people=people,
+        form=FlaskForm(),
+    )
+
+
+@bp.get("/inbox/<entry_id>/file")
+def entry_file(entry_id: str) -> Response:
+    """The arrived PDF, unchanged (framed by the entry page)."""
+    found = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
+    response = Response(services().blobs.get(found.pdf_sha256), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{found.id}.pdf"'
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
+    return response
+
+
+@bp.post("/deliveries/<item_id>/status")
+def status(item_id: str) -> WerkzeugResponse:
+    """Accept, return (with a reason), assign, process, finish; or ask for a document back."""
+    back = request.form.get("back") == "outbox"
+    if FlaskForm().validate_on_submit():
+        try:
+            exchange.change_status(
+                db(),
+                item_id,
+                request.form.get("code"),
+                actor=current_actor(),
+                reason=request.form.get("reason"),
+                assignee=request.form.get("assignee"),
+            )
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(_message(exc), "error")
+        else:
+            flash(str(request.form.get("code")), "status")
+    if back:
+        return redirect(url_for("exchange_ui.outbox"))
+    return redirect(url_for("exchange_ui.entry", entry_id=item_id))
+
+
+@bp.get("/outbox")
+def outbox() -> str:
+    """What the unit sent: every recipient's latest status."""
+    rows = exchange.list_outbox(db(), actor=current_actor(), status=request.args.get("status"))
+    return render_template("exchange/outbox.html", rows=rows, form=FlaskForm())
+
+
+@bp.post("/documents/<document_id>/send")
+def send(document_id: str) -> WerkzeugResponse:
+    """Clerk: send an issued document to its recipients."""
+    if FlaskForm().validate_on_submit():
+        try:
+            sent = exchange.send_document(db(), document_id, actor=current_actor())
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(_message(exc), "error")
+        else:
+            notify_worker()
+            flash(str(len(sent)), "sent")
+    return redirect(url_for("documents_ui.show", document_id=document_id))
