@@ -156,6 +156,8 @@ MESSAGES: dict[str, str] = {
     "anchor_exists": N_("This certificate is trusted already ({fingerprint})."),
     "anchor_not_found": N_("No trusted certificate has the fingerprint {fingerprint}."),
     # exchange
+    "edxml_too_large": N_("The edXML package is larger than {limit} bytes."),
+    "edxml_refused": N_("The edXML package is refused: {reason}."),
     "secret_document": N_(
         "Secret documents are never sent electronically; register the paper copy instead."
     ),

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.documents import DocumentState, Secrecy, format_number
+from docexchange.domain.documents import DOC_TYPES, DocumentState, Secrecy, format_number
 from docexchange.domain.exchange import (
     RECIPIENT_MOVES,
     SENDER_MOVES,
@@ -38,6 +38,8 @@ from docexchange.domain.exchange import (
     parse_status,
     urgency_rank,
 )
+from docexchange.domain.timeutil import VN_TZ
+from docexchange.envelopes import edxml
 from docexchange.errors import Conflict, Forbidden, InvalidInput, NotFound, invalid_field
 from docexchange.services import audit, directory, documents, verification
 from docexchange.services.authz import Actor, require_role
@@ -48,6 +50,7 @@ from docexchange.storage.models import (
     Document,
     InboxEntry,
     StatusEvent,
+    Unit,
     User,
     VerdictCache,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "change_status",
     "deliver_pending",
     "deliveries_of",
+    "edxml_package",
     "get_inbox_entry",
     "list_inbox",
     "list_outbox",
@@ -152,6 +156,75 @@ def deliveries_of(session: Session, document_id: str) -> Sequence[Delivery]:
         .where(Delivery.document_id == document_id)
         .order_by(Delivery.recipient_code)
     ).all()
+
+
+_PRIORITY = {"normal": 0, "khan": 1, "thuong_khan": 2, "hoa_toc": 3}
+
+
+def _organ(unit: Unit) -> edxml.Organ:
+    return edxml.Organ(organ_id=unit.code, name=unit.name, in_charge=unit.name)
+
+
+def edxml_package(session: Session, document_id: str, *, services: Services, actor: Actor) -> bytes:
+    """The edXML package of an issued document: its metadata and the signed PDF, addressed
+    to the units it was sent to (or, before sending, to its recipients as they expand now).
+
+    :raises NotFound: ``document_not_found``.
+    :raises Conflict: ``document_not_issued``.
+    """
+    document = documents.get_document(session, document_id, actor=actor)
+    if document.state != DocumentState.ISSUED.value or document.number is None:
+        raise Conflict("document_not_issued", id=document.id)
+    sender = session.get(Unit, document.sender_code)
+    if sender is None:  # impossible with the foreign key
+        raise NotFound("unit_not_found", code=document.sender_code)
+    sent = deliveries_of(session, document.id)
+    if sent:
+        units = [u for u in (session.get(Unit, d.recipient_code) for d in sent) if u is not None]
+    else:
+        units = [
+            u
+            for u in directory.resolve_recipients(session, document.recipients)
+            if u.code != sender.code
+        ]
+    personal = next((s for s in document.signatures if s.kind == "personal"), None)
+    signer = (
+        session.scalar(select(User).where(User.username == personal.signer)) if personal else None
+    )
+    notation = document.notation or ""
+    number = format_number(document.number)
+    issued = document.issued_at.astimezone(VN_TZ).date() if document.issued_at else None
+    package = edxml.DocumentPackage(
+        sender=_organ(sender),
+        recipients=tuple(_organ(u) for u in units),
+        document_id=document.document_id or document.id,
+        code_number=number,
+        code_notation=notation,
+        place="",
+        promulgation_date=issued,
+        type_code=1 if document.doc_type == "CV" else 2,
+        type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
+        subject=document.subject,
+        signer_competence="",
+        signer_position=signer.position if signer else "",
+        signer_name=signer.full_name if signer else "",
+        priority=_PRIORITY.get(document.urgency, 0),
+        due_date=document.due_date,
+        business=edxml.Business(
+            document_id=document.document_id or document.id,
+            paper=document.paper_copy,
+            staff=document.sent_by or document.issued_by or "",
+        ),
+        attachments=(
+            edxml.Attachment(
+                content_id="cid:1",
+                name=f"{number}-{notation}.pdf".replace("/", "-"),
+                content_type="application/pdf",
+                data=documents.document_pdf(document, services=services),
+            ),
+        ),
+    )
+    return edxml.build_document(package, now=datetime.now(VN_TZ))
 
 
 # --- deliver ------------------------------------------------------------------------------

@@ -309,3 +309,31 @@ def test_the_pages_send_receive_accept_and_show_statuses(
     chan_mong_row = outbox.split(f'data-recipient="{CHAN_MONG}"')[1].split("</tr>")[0]
     minh_luong_row = outbox.split(f'data-recipient="{MINH_LUONG}"')[1].split("</tr>")[0]
     assert "03 đã tiếp nhận" in chan_mong_row and "01 đã đến" in minh_luong_row
+
+
+def test_an_issued_document_as_an_edxml_package(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    from docexchange.envelopes import edxml
+
+    sent = _sent_to_communes(client, as_user, urgency="khan", paper_copy=True)
+    clerk = as_user("pt.vanthu")
+    response = client.get(f"/api/v1/documents/{sent['id']}/edxml", headers=clerk)
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert edxml.validate(response.data) == []
+    package = edxml.parse_package(response.data)
+    assert isinstance(package, edxml.DocumentPackage)
+    assert package.problems == ()
+    assert package.document_id == sent["document_id"]
+    assert package.sender.organ_id == PROVINCE and package.sender.name == "UBND tỉnh Phú Thọ"
+    assert sorted(r.organ_id for r in package.recipients) == [CHAN_MONG, MINH_LUONG]
+    assert (package.code_number, package.code_notation) == ("01", "QĐ-UBND")
+    assert package.signer_name == "Nguyễn Văn Tỉnh" and package.priority == 1
+    assert package.business.paper is True and package.business.doc_type == 0
+    pdf = client.get(f"/api/v1/documents/{sent['id']}/file", headers=clerk).data
+    assert package.attachments[0].data == pdf
+    draft = upload(client, clerk).get_json()
+    refused = client.get(f"/api/v1/documents/{draft['id']}/edxml", headers=clerk)
+    assert (refused.status_code, error_code(refused)) == (409, "document_not_issued")
+    hidden = client.get(f"/api/v1/documents/{sent['id']}/edxml", headers=as_user("cm.vanthu"))
+    assert hidden.status_code == 404

@@ -352,6 +352,13 @@ def send_document(document_id: str) -> tuple[Response, int]:
     ), 202
 
 
+@bp.get("/documents/<document_id>/edxml")
+def document_edxml(document_id: str) -> Response:
+    """The edXML package (QCVN 102) of an issued document, the signed PDF inside."""
+    data = exchange.edxml_package(db(), document_id, services=services(), actor=current_actor())
+    return Response(data, mimetype="application/xml")
+
+
 @bp.get("/inbox")
 def inbox() -> Response:
     """What arrived for the caller's unit (``?status=``), urgent first."""

@@ -1,0 +1,1 @@
+"""Exchange formats: edXML (QCVN 102:2016/BTTTT)."""
