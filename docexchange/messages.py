@@ -156,6 +156,10 @@ MESSAGES: dict[str, str] = {
     "anchor_exists": N_("This certificate is trusted already ({fingerprint})."),
     "anchor_not_found": N_("No trusted certificate has the fingerprint {fingerprint}."),
     # exchange
+    "peer_unknown": N_("This server does not know the peer presenting this token."),
+    "recipient_not_here": N_("None of the recipients ({codes}) is served by this server."),
+    "edxml_unsupported": N_("This edXML message is not supported yet: {what}."),
+    "reason_non_empty": N_("it must not be empty"),
     "edxml_too_large": N_("The edXML package is larger than {limit} bytes."),
     "edxml_refused": N_("The edXML package is refused: {reason}."),
     "secret_document": N_(

@@ -83,6 +83,8 @@ class Settings:
     revocation_fetch_timeout_seconds: int = 5
     #: Seconds revocation data fetched online is reused (never past its nextUpdate).
     revocation_cache_seconds: int = 300
+    #: Peer servers file (YAML: name, url, which codes they serve, token hashes).
+    peers_config: str = ""
     #: Cookies only over HTTPS; on by default outside demo mode.
     secure_cookies: bool = False
 
@@ -136,6 +138,7 @@ _STR_FIELDS = {
     "PKI_BASE_URL": "pki_base_url",
     "TOKENS_CONFIG": "tokens_config",
     "TRUST_DIR": "trust_dir",
+    "PEERS_CONFIG": "peers_config",
 }
 _BOOL_FIELDS = {
     "DEMO": "demo_mode",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from docexchange.services.accounts import LoginPolicy
 from docexchange.services.keys import KeyMaterial
+from docexchange.services.peers import PeerDirectory, load_peers
 from docexchange.settings import Settings
 from docexchange.storage.base import make_engine, make_sessionmaker
 from docexchange.storage.blobs import BlobStore
@@ -32,6 +33,8 @@ class Services:
     keys: KeyMaterial
     #: Worker processes that parse untrusted PDFs under time and memory limits.
     verifier: IsolatedVerifier
+    #: Peer servers and the units they serve (none: everything is served here).
+    peers: PeerDirectory = field(default_factory=PeerDirectory)
 
 
 def build_services(settings: Settings) -> Services:
@@ -72,4 +75,5 @@ def build_services(settings: Settings) -> Services:
                 revocation_cache_seconds=settings.revocation_cache_seconds,
             )
         ),
+        peers=load_peers(settings.peers_config),
     )

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import requests
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,12 +45,14 @@ from docexchange.errors import Conflict, Forbidden, InvalidInput, NotFound, inva
 from docexchange.services import audit, directory, documents, verification
 from docexchange.services.authz import Actor, require_role
 from docexchange.services.container import Services
+from docexchange.services.peers import Peer
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
     Delivery,
     Document,
     InboxEntry,
     StatusEvent,
+    StatusOutbox,
     Unit,
     User,
     VerdictCache,
@@ -65,6 +68,7 @@ __all__ = [
     "get_inbox_entry",
     "list_inbox",
     "list_outbox",
+    "receive_edxml",
     "send_document",
 ]
 
@@ -165,14 +169,27 @@ def _organ(unit: Unit) -> edxml.Organ:
     return edxml.Organ(organ_id=unit.code, name=unit.name, in_charge=unit.name)
 
 
-def edxml_package(session: Session, document_id: str, *, services: Services, actor: Actor) -> bytes:
+def edxml_package(
+    session: Session,
+    document_id: str,
+    *,
+    services: Services,
+    actor: Actor | None,
+    only: str | None = None,
+) -> bytes:
     """The edXML package of an issued document: its metadata and the signed PDF, addressed
     to the units it was sent to (or, before sending, to its recipients as they expand now).
 
     :raises NotFound: ``document_not_found``.
     :raises Conflict: ``document_not_issued``.
     """
-    document = documents.get_document(session, document_id, actor=actor)
+    document = (
+        documents.get_document(session, document_id, actor=actor)
+        if actor is not None
+        else session.get(Document, document_id)  # the delivery worker
+    )
+    if document is None:
+        raise NotFound("document_not_found", id=document_id[:40])
     if document.state != DocumentState.ISSUED.value or document.number is None:
         raise Conflict("document_not_issued", id=document.id)
     sender = session.get(Unit, document.sender_code)
@@ -187,6 +204,8 @@ def edxml_package(session: Session, document_id: str, *, services: Services, act
             for u in directory.resolve_recipients(session, document.recipients)
             if u.code != sender.code
         ]
+    if only is not None:  # one package per delivery: addressed to that recipient alone
+        units = [u for u in units if u.code == only]
     personal = next((s for s in document.signatures if s.kind == "personal"), None)
     signer = (
         session.scalar(select(User).where(User.username == personal.signer)) if personal else None
@@ -238,6 +257,13 @@ class WorkResult:
     retried: int
     failed: int
 
+    def __add__(self, other: WorkResult) -> WorkResult:
+        return WorkResult(
+            self.delivered + other.delivered,
+            self.retried + other.retried,
+            self.failed + other.failed,
+        )
+
 
 def _trust_key(services: Services) -> str:
     digest = hashlib.sha256()
@@ -247,20 +273,24 @@ def _trust_key(services: Services) -> str:
 
 
 def verdict_for(
-    session: Session, *, data: bytes, sender_code: str, services: Services
+    session: Session, *, data: bytes, sender_code: str, services: Services, mandate: bool = True
 ) -> dict[str, Any]:
     """The report for ``data`` from ``sender_code`` under today's trust: computed once.
 
+    ``mandate=False`` for documents from peer servers: who leads a unit there is known
+    there, not here (the certificates must still chain to our trusted roots).
     Runs in its own short transactions (the caller holds none).
     """
-    key = (hashlib.sha256(data).hexdigest(), _trust_key(services), sender_code)
+    sender_key = sender_code if mandate else f"~{sender_code}"[:13]
+    key = (hashlib.sha256(data).hexdigest(), _trust_key(services), sender_key)
     cached = session.get(VerdictCache, key)
     if cached is not None:
         return cached.report
     session.rollback()  # no transaction open while the worker verifies
-    report = verification.apply_mandate(
-        session, verification.verify_document(data, services=services), sender_code=sender_code
-    ).as_dict()
+    checked = verification.verify_document(data, services=services)
+    if mandate:
+        checked = verification.apply_mandate(session, checked, sender_code=sender_code)
+    report = checked.as_dict()
     try:
         session.add(
             VerdictCache(content_sha256=key[0], trust_key=key[1], sender_code=key[2], report=report)
@@ -339,6 +369,7 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
     verified; the claimed rows are delivered in one transaction.
     """
     sqlite = services.settings.is_sqlite
+    remote = _deliver_remote(services, batch) + _send_statuses(services, batch)
     with services.sessions() as session:
         for document_id in _pending_documents(session, batch):
             document = session.get(Document, document_id)
@@ -346,10 +377,14 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
                 data = documents.document_pdf(document, services=services)
                 verdict_for(session, data=data, sender_code=document.sender_code, services=services)
         session.rollback()
-        claimed = _claim(session, batch, sqlite=sqlite)
+        claimed = [
+            d
+            for d in _claim(session, batch, sqlite=sqlite)
+            if not services.peers.for_code(d.recipient_code)
+        ]
         if not claimed:
             session.rollback()
-            return WorkResult(0, 0, 0)
+            return remote
         ids = [d.id for d in claimed]
         try:
             trust = _trust_key(services)
@@ -370,11 +405,220 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
                     report = cached.report
                 _arrive(session, delivery, document, report)
             session.commit()
-            return WorkResult(len(ids), 0, 0)
+            return remote + WorkResult(len(ids), 0, 0)
         except Exception as exc:
             session.rollback()
             logger.exception("delivery batch failed; will retry")
-            return _back_off(session, ids, repr(exc)[:500])
+            return remote + _back_off(session, ids, repr(exc)[:500])
+
+
+_PEER_TIMEOUT = 15
+
+
+def _post(peer: Peer, data: bytes, consignment_id: str) -> dict[str, Any]:
+    """POST an edXML message to a peer; its JSON answer, or an exception."""
+    response = requests.post(
+        f"{peer.url}/api/v1/exchange/edxml",
+        data=data,
+        headers={
+            "Authorization": f"Bearer {peer.outbound_token}",
+            "Content-Type": "application/xml",
+            "X-Consignment-Id": consignment_id,
+        },
+        timeout=_PEER_TIMEOUT,
+    )
+    if response.status_code != 200:
+        raise RuntimeError(
+            f"peer {peer.name} answered {response.status_code}: {response.text[:200]}"
+        )
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def _deliver_remote(services: Services, limit: int) -> WorkResult:
+    """Hand pending deliveries for units served by peers over, one row (and lock) at a time.
+
+    The same consignment id travels on every attempt; the peer answers a repeat with its
+    first receipt, so a delivery whose receipt was lost is simply asked again.
+    """
+    if not services.peers.peers:
+        return WorkResult(0, 0, 0)
+    result = WorkResult(0, 0, 0)
+    with services.sessions() as session:
+        rows = session.execute(
+            select(Delivery.id, Delivery.recipient_code)
+            .where(Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())
+            .order_by(Delivery.urgency_rank, Delivery.created_at)
+            .limit(limit * 4)
+        ).all()
+        session.rollback()
+        for delivery_id, code in rows:
+            peer = services.peers.for_code(code)
+            if peer is None:
+                continue
+            query = select(Delivery).where(Delivery.id == delivery_id, Delivery.state == "pending")
+            if not services.settings.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            delivery = session.scalar(query)
+            if delivery is None:
+                session.rollback()
+                continue
+            try:
+                package = edxml_package(
+                    session, delivery.document_id, services=services, actor=None, only=code
+                )
+                receipt = _post(peer, package, delivery.consignment_id)
+                now = utcnow()
+                delivery.state, delivery.delivered_at = "delivered", now
+                delivery.status_code = str(receipt.get("status_code") or Status.ARRIVED.value)[:2]
+                delivery.status_at = now
+                session.commit()
+                result += WorkResult(1, 0, 0)
+            except Exception as exc:
+                session.rollback()
+                logger.warning("delivery %s to peer %s failed: %s", delivery_id, peer.name, exc)
+                result += _back_off(session, [delivery_id], repr(exc)[:500])
+    return result
+
+
+def _send_statuses(services: Services, limit: int) -> WorkResult:
+    """Report pending status changes of documents that came from peers."""
+    if not services.peers.peers:
+        return WorkResult(0, 0, 0)
+    sent = retried = 0
+    with services.sessions() as session:
+        rows = session.scalars(
+            select(StatusOutbox)
+            .where(StatusOutbox.state == "pending", StatusOutbox.next_attempt_at <= utcnow())
+            .order_by(StatusOutbox.id)
+            .limit(limit)
+        ).all()
+        for row in rows:
+            peer = services.peers.by_name(row.peer)
+            entry = session.get(InboxEntry, row.inbox_entry_id)
+            try:
+                if peer is None or entry is None:
+                    raise RuntimeError(f"peer {row.peer} is no longer configured")
+                recipient = session.get(Unit, entry.recipient_code)
+                message = edxml.StatusMessage(
+                    sender=_organ(recipient) if recipient else edxml.Organ(entry.recipient_code),
+                    response_organ_id=entry.sender_code,
+                    response_code=entry.number or "",
+                    response_date=None,
+                    response_document_id=entry.document_ref,
+                    status_code=row.code,
+                    description=row.description,
+                    timestamp=datetime.now(VN_TZ).replace(tzinfo=None),
+                    staff=row.staff,
+                )
+                _post(peer, edxml.build_status(message), row.consignment_id)
+                row.state = "sent"
+                sent += 1
+            except Exception as exc:
+                logger.warning("status %s to peer %s failed: %s", row.code, row.peer, exc)
+                row.attempts += 1
+                row.last_error = repr(exc)[:500]
+                row.next_attempt_at = utcnow() + timedelta(seconds=2 ** min(row.attempts, 10))
+                retried += 1
+            session.commit()
+    return WorkResult(sent, retried, 0)
+
+
+def receive_edxml(
+    session: Session, data: bytes, *, consignment_id: str, peer: Peer, services: Services
+) -> dict[str, Any]:
+    """A peer delivers a document, or reports a status of one we sent.
+
+    Documents: the PDF is verified here, the entry made with status 01 (answered as the
+    receipt); a consignment seen before gets its first receipt and creates nothing.
+
+    :raises InvalidInput: ``edxml_refused`` / ``edxml_too_large``, ``recipient_not_here``,
+        ``edxml_unsupported``.
+    :raises NotFound: ``delivery_not_found`` (a status about nothing we sent to that peer).
+    """
+    consignment = consignment_id.strip()[:36]
+    if not consignment:
+        raise invalid_field("X-Consignment-Id", "reason_non_empty")
+    message = edxml.parse_package(data)
+    if isinstance(message, edxml.StatusMessage):
+        status = parse_status(message.status_code)
+        delivery = session.scalar(
+            select(Delivery).where(Delivery.consignment_id == consignment).with_for_update()
+        )
+        if delivery is None or services.peers.for_code(delivery.recipient_code) != peer:
+            raise NotFound("delivery_not_found", id=consignment)
+        delivery.status_code, delivery.status_at = status.value, utcnow()
+        audit.record(
+            session,
+            actor=f"peer:{peer.name}",
+            action="delivery.status",
+            target=delivery.id,
+            details={"code": status.value, "description": message.description[:200]},
+        )
+        session.commit()
+        return {"status_code": status.value}
+    existing = session.scalar(select(InboxEntry).where(InboxEntry.consignment_id == consignment))
+    if existing is not None:
+        return {"status_code": Status.ARRIVED.value, "delivery_id": existing.id, "repeat": True}
+    if message.business.doc_type != 0:
+        raise InvalidInput(
+            "edxml_unsupported", what=f"BussinessDocType {message.business.doc_type}"
+        )
+    here = [
+        o.organ_id
+        for o in message.recipients
+        if services.peers.for_code(o.organ_id) is None and session.get(Unit, o.organ_id) is not None
+    ]
+    pdfs = [a for a in message.attachments if a.content_type == "application/pdf"]
+    if len(here) != 1:
+        raise InvalidInput(
+            "recipient_not_here", codes=", ".join(o.organ_id for o in message.recipients)[:200]
+        )
+    if not pdfs:
+        raise InvalidInput("edxml_unsupported", what="no PDF attachment")
+    pdf = pdfs[0].data
+    digest = services.blobs.put(pdf)
+    report = verdict_for(
+        session, data=pdf, sender_code=message.sender.organ_id, services=services, mandate=False
+    )
+    urgency = {0: "normal", 1: "khan", 2: "thuong_khan", 3: "hoa_toc"}.get(
+        message.priority, "normal"
+    )
+    now = utcnow()
+    entry = InboxEntry(
+        id=_new_id(),
+        consignment_id=consignment,
+        recipient_code=here[0],
+        sender_code=message.sender.organ_id[:13],
+        document_ref=message.document_id[:80],
+        source_peer=peer.name,
+        subject=message.subject[:500],
+        doc_type=next((k for k, v in DOC_TYPES.items() if v == message.type_name), "CV"),
+        number=f"{message.code_number}/{message.code_notation}"[:40],
+        urgency=urgency,
+        urgency_rank=urgency_rank(urgency),
+        paper_copy=message.business.paper,
+        pdf_sha256=digest,
+        verification=report,
+        verified_valid=bool(report.get("valid")),
+        status_code=Status.ARRIVED.value,
+        received_at=now,
+    )
+    session.add(entry)
+    session.add(
+        StatusEvent(
+            inbox_entry_id=entry.id, code=Status.ARRIVED.value, actor=f"peer:{peer.name}", at=now
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:  # the same consignment, delivered twice at once: the first wins
+        session.rollback()
+        first = session.scalar(select(InboxEntry).where(InboxEntry.consignment_id == consignment))
+        if first is None:
+            raise
+        return {"status_code": Status.ARRIVED.value, "delivery_id": first.id, "repeat": True}
+    return {"status_code": Status.ARRIVED.value, "delivery_id": entry.id, "repeat": False}
 
 
 def _back_off(session: Session, ids: Sequence[str], error: str) -> WorkResult:
@@ -459,8 +703,32 @@ def status_history(session: Session, entry: InboxEntry) -> Sequence[StatusEvent]
     ).all()
 
 
-def _report_back(session: Session, entry: InboxEntry, code: Status, now: datetime) -> None:
-    """Tell the sender (on this server: its delivery row)."""
+def _report_back(
+    session: Session,
+    entry: InboxEntry,
+    code: Status,
+    now: datetime,
+    *,
+    note: str | None = None,
+    actor: str = "",
+) -> None:
+    """Tell the sender: on this server its delivery row; a peer gets a status message."""
+    if entry.source_peer:
+        session.add(
+            StatusOutbox(
+                peer=entry.source_peer,
+                consignment_id=entry.consignment_id,
+                inbox_entry_id=entry.id,
+                code=code.value,
+                description=note or "",
+                staff=actor,
+                state="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+        return
     delivery = session.scalar(
         select(Delivery).where(Delivery.consignment_id == entry.consignment_id).with_for_update()
     )
@@ -548,7 +816,7 @@ def change_status(
             inbox_entry_id=entry.id, code=status.value, reason=note, actor=actor.username, at=now
         )
     )
-    _report_back(session, entry, status, now)
+    _report_back(session, entry, status, now, note=note, actor=actor.username)
     audit.record(
         session,
         actor=actor.username,

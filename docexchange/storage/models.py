@@ -34,6 +34,7 @@ __all__ = [
     "RoleHistory",
     "SigningSession",
     "StatusEvent",
+    "StatusOutbox",
     "TokenState",
     "Unit",
     "UnitGroup",
@@ -391,6 +392,8 @@ class InboxEntry(Base):
     document_ref: Mapped[str] = mapped_column(String(80))
     #: The sender's document row when it was sent from this server.
     source_document_id: Mapped[str | None] = mapped_column(String(32))
+    #: The peer server it came from (statuses go back there), when not from this server.
+    source_peer: Mapped[str | None] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(500))
     doc_type: Mapped[str] = mapped_column(String(8))
     number: Mapped[str | None] = mapped_column(String(40))
@@ -431,4 +434,26 @@ class VerdictCache(Base):
     trust_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     sender_code: Mapped[str] = mapped_column(String(13), primary_key=True)
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StatusOutbox(Base):
+    """A status to report to a peer server, written with the status change it reports."""
+
+    __tablename__ = "status_outbox"
+    __table_args__ = (Index("ix_status_outbox_pending", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    peer: Mapped[str] = mapped_column(String(64))
+    consignment_id: Mapped[str] = mapped_column(String(36))
+    inbox_entry_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("inbox_entries.id", ondelete="RESTRICT")
+    )
+    code: Mapped[str] = mapped_column(String(2))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    staff: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -359,6 +359,26 @@ def document_edxml(document_id: str) -> Response:
     return Response(data, mimetype="application/xml")
 
 
+@bp.post("/exchange/edxml")
+def exchange_edxml() -> Response:
+    """Peers: deliver a document or report a status, as edXML (QCVN 102).
+
+    Authenticated by the peer's own token (``Authorization: Bearer``), not a user's; the
+    ``X-Consignment-Id`` header makes a repeat harmless (answered with the first receipt).
+    """
+    header = request.headers.get("Authorization", "")
+    token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
+    peer = services().peers.authenticate(token)
+    answer = exchange.receive_edxml(
+        db(),
+        request.get_data(),
+        consignment_id=request.headers.get("X-Consignment-Id", ""),
+        peer=peer,
+        services=services(),
+    )
+    return jsonify(answer)
+
+
 @bp.get("/inbox")
 def inbox() -> Response:
     """What arrived for the caller's unit (``?status=``), urgent first."""

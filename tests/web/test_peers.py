@@ -1,0 +1,202 @@
+"""Two servers on loopback exchange a document and its statuses over edXML (QCVN 102).
+
+Server A (this run's instance: the province, with its tokens) serves everything except the
+two communes, which a second server B serves (its own database, instance and demo CA; its
+admin trusts A's root, as a real peer would add the sender's national root).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from docexchange.services import exchange
+from docexchange.services.container import Services, build_services
+from docexchange.services.demo import DEMO_PASSWORD, apply_demo
+from docexchange.services.peers import Peer, PeerDirectory
+from docexchange.services.schema import migrate
+from docexchange.storage.models import Delivery, InboxEntry
+from docexchange.web.app import create_app
+from tests.conftest import Database, error_code, free_port, make_settings, serve_in_thread
+from tests.web.test_documents import signed_and_issued
+
+pytestmark = pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+
+COMMUNES = ("000.21.12.H45", "000.22.12.H45")
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _login(client: FlaskClient, username: str) -> dict[str, str]:
+    body = client.post(
+        "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}
+    ).get_json()
+    return {"Authorization": f"Bearer {body['token']}"}
+
+
+def test_two_servers_exchange_a_document_and_its_statuses(
+    client: FlaskClient,
+    as_user: Any,
+    services: Services,
+    fresh_database: Database,
+    tmp_path: Path,
+) -> None:
+    a_to_b, b_to_a = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    port_a, port_b = free_port(), free_port()
+    server_a = replace(
+        services,
+        peers=PeerDirectory(
+            (
+                Peer(
+                    name="xa",
+                    url=f"http://127.0.0.1:{port_b}",
+                    serves=COMMUNES,
+                    inbound_token_sha256=_sha(b_to_a),
+                    outbound_token=a_to_b,
+                ),
+            )
+        ),
+    )
+    settings_b = make_settings(tmp_path / "b", fresh_database)
+    plain_b = build_services(settings_b)
+    migrate(plain_b.engine)
+    with plain_b.sessions() as session:
+        apply_demo(session, hasher=plain_b.hasher)  # the same directory and people, no tokens
+    trust_b = tmp_path / "b" / "trust"
+    trust_b.mkdir(parents=True)
+    (trust_b / "tinh-root.pem").write_bytes(
+        services.keys.ca.root.public_bytes(serialization.Encoding.PEM)
+    )
+    server_b = replace(
+        plain_b,
+        peers=PeerDirectory(
+            (
+                Peer(
+                    name="tinh",
+                    url=f"http://127.0.0.1:{port_a}",
+                    serves=("000.00.00.H45",),
+                    inbound_token_sha256=_sha(a_to_b),
+                    outbound_token=b_to_a,
+                ),
+            )
+        ),
+    )
+    app_b = create_app(services=server_b)
+    with (
+        serve_in_thread(create_app(services=server_a), port_a),
+        serve_in_thread(app_b, port_b),
+    ):
+        body = signed_and_issued(
+            client, as_user, recipients=["communes:000.00.12.H45"], paper_copy=False
+        )
+        sender = as_user("pt.vanthu")
+        assert (
+            client.post(f"/api/v1/documents/{body['id']}/send", headers=sender).status_code == 202
+        )
+
+        # A's worker hands both deliveries to B over edXML; B verifies and answers 01.
+        assert exchange.deliver_pending(server_a).delivered == 2
+        outbox = client.get("/api/v1/outbox", headers=sender).get_json()["items"]
+        assert {o["recipient_code"]: (o["state"], o["status_code"]) for o in outbox} == {
+            COMMUNES[0]: ("delivered", "01"),
+            COMMUNES[1]: ("delivered", "01"),
+        }
+
+        client_b = app_b.test_client()
+        clerk_b = _login(client_b, "cm.vanthu")
+        [arrived] = client_b.get("/api/v1/inbox", headers=clerk_b).get_json()["items"]
+        assert arrived["document_id"] == body["document_id"]
+        assert arrived["verification"] == {"valid": True, "indication": "TOTAL_PASSED"}
+        assert arrived["sender_code"] == "000.00.00.H45" and arrived["status_code"] == "01"
+        pdf_b = client_b.get(f"/api/v1/inbox/{arrived['delivery_id']}/file", headers=clerk_b).data
+        assert pdf_b == client.get(f"/api/v1/documents/{body['id']}/file", headers=sender).data
+
+        # The commune accepts on B; B's worker reports 03 back to A.
+        accepted = client_b.post(
+            f"/api/v1/deliveries/{arrived['delivery_id']}/status",
+            json={"code": "03"},
+            headers=clerk_b,
+        )
+        assert accepted.status_code == 200
+        assert exchange.deliver_pending(server_b).delivered == 1
+        outbox = client.get("/api/v1/outbox", headers=sender).get_json()["items"]
+        assert {o["recipient_code"]: o["status_code"] for o in outbox} == {
+            COMMUNES[0]: "03",
+            COMMUNES[1]: "01",
+        }
+
+        # A replayed package creates nothing and gets the first receipt.
+        with server_a.sessions() as session:
+            delivery = session.scalar(
+                select(Delivery).where(Delivery.recipient_code == COMMUNES[0])
+            )
+            assert delivery is not None
+            package = exchange.edxml_package(
+                session, delivery.document_id, services=server_a, actor=None, only=COMMUNES[0]
+            )
+            consignment = delivery.consignment_id
+        headers = {"Authorization": f"Bearer {a_to_b}", "X-Consignment-Id": consignment}
+        replay = client_b.post("/api/v1/exchange/edxml", data=package, headers=headers)
+        assert replay.status_code == 200 and replay.get_json()["repeat"] is True
+        assert replay.get_json()["delivery_id"] == arrived["delivery_id"]
+        with server_b.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(InboxEntry)) == 2
+
+        # Strangers and garbage are refused with clear errors.
+        stranger = client_b.post(
+            "/api/v1/exchange/edxml",
+            data=package,
+            headers={"Authorization": "Bearer not-a-peer", "X-Consignment-Id": "x"},
+        )
+        assert (stranger.status_code, error_code(stranger)) == (401, "peer_unknown")
+        garbage = client_b.post(
+            "/api/v1/exchange/edxml",
+            data=b"<not-edxml/>",
+            headers={**headers, "X-Consignment-Id": "y"},
+        )
+        assert (garbage.status_code, error_code(garbage)) == (422, "edxml_refused")
+    plain_b.verifier.close()
+    plain_b.engine.dispose()
+
+
+def test_a_peer_that_is_down_delays_delivery_and_loses_nothing(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    down = replace(
+        services,
+        peers=PeerDirectory(
+            (
+                Peer(
+                    name="xa",
+                    url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+                    serves=COMMUNES,
+                    inbound_token_sha256=_sha("x"),
+                    outbound_token="y",
+                ),
+            )
+        ),
+    )
+    body = signed_and_issued(client, as_user, recipients=[COMMUNES[0]])
+    assert (
+        client.post(
+            f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu")
+        ).status_code
+        == 202
+    )
+    result = exchange.deliver_pending(down)
+    assert (result.delivered, result.retried) == (0, 1)
+    with services.sessions() as session:
+        delivery = session.scalar(select(Delivery))
+        assert delivery is not None
+        assert (delivery.state, delivery.attempts) == ("pending", 1)
+        assert delivery.last_error and delivery.next_attempt_at > delivery.created_at
