@@ -281,7 +281,7 @@ def verdict_for(
     there, not here (the certificates must still chain to our trusted roots).
     Runs in its own short transactions (the caller holds none).
     """
-    sender_key = sender_code if mandate else f"~{sender_code}"[:13]
+    sender_key = sender_code if mandate else "~"  # without the mandate, the sender plays no part
     key = (hashlib.sha256(data).hexdigest(), _trust_key(services), sender_key)
     cached = session.get(VerdictCache, key)
     if cached is not None:
