@@ -85,6 +85,8 @@ class Settings:
     revocation_cache_seconds: int = 300
     #: Peer servers file (YAML: name, url, which codes they serve, token hashes).
     peers_config: str = ""
+    #: Seconds a peer may take to answer one delivery or status before it is retried later.
+    peer_timeout_seconds: int = 15
     #: Cookies only over HTTPS; on by default outside demo mode.
     secure_cookies: bool = False
 
@@ -127,6 +129,7 @@ _INT_FIELDS = {
     "VERIFY_WORKERS": "verify_workers",
     "REVOCATION_FETCH_TIMEOUT_SECONDS": "revocation_fetch_timeout_seconds",
     "REVOCATION_CACHE_SECONDS": "revocation_cache_seconds",
+    "PEER_TIMEOUT_SECONDS": "peer_timeout_seconds",
 }
 _STR_FIELDS = {
     "DATABASE_URL": "database_url",

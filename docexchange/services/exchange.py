@@ -412,10 +412,7 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
             return remote + _back_off(session, ids, repr(exc)[:500])
 
 
-_PEER_TIMEOUT = 15
-
-
-def _post(peer: Peer, data: bytes, consignment_id: str) -> dict[str, Any]:
+def _post(peer: Peer, data: bytes, consignment_id: str, *, timeout: float) -> dict[str, Any]:
     """POST an edXML message to a peer; its JSON answer, or an exception."""
     response = requests.post(
         f"{peer.url}/api/v1/exchange/edxml",
@@ -425,13 +422,15 @@ def _post(peer: Peer, data: bytes, consignment_id: str) -> dict[str, Any]:
             "Content-Type": "application/xml",
             "X-Consignment-Id": consignment_id,
         },
-        timeout=_PEER_TIMEOUT,
+        timeout=timeout,
     )
     if response.status_code != 200:
         raise RuntimeError(
             f"peer {peer.name} answered {response.status_code}: {response.text[:200]}"
         )
-    answer: dict[str, Any] = response.json()
+    answer = response.json()
+    if not isinstance(answer, dict):
+        raise RuntimeError(f"peer {peer.name} answered {str(answer)[:200]}")
     return answer
 
 
@@ -467,7 +466,12 @@ def _deliver_remote(services: Services, limit: int) -> WorkResult:
                 package = edxml_package(
                     session, delivery.document_id, services=services, actor=None, only=code
                 )
-                receipt = _post(peer, package, delivery.consignment_id)
+                receipt = _post(
+                    peer,
+                    package,
+                    delivery.consignment_id,
+                    timeout=services.settings.peer_timeout_seconds,
+                )
                 now = utcnow()
                 delivery.state, delivery.delivered_at = "delivered", now
                 delivery.status_code = str(receipt.get("status_code") or Status.ARRIVED.value)[:2]
@@ -511,7 +515,12 @@ def _send_statuses(services: Services, limit: int) -> WorkResult:
                     timestamp=datetime.now(VN_TZ).replace(tzinfo=None),
                     staff=row.staff,
                 )
-                _post(peer, edxml.build_status(message), row.consignment_id)
+                _post(
+                    peer,
+                    edxml.build_status(message),
+                    row.consignment_id,
+                    timeout=services.settings.peer_timeout_seconds,
+                )
                 row.state = "sent"
                 sent += 1
             except Exception as exc:

@@ -200,3 +200,67 @@ def test_a_peer_that_is_down_delays_delivery_and_loses_nothing(
         assert delivery is not None
         assert (delivery.state, delivery.attempts) == ("pending", 1)
         assert delivery.last_error and delivery.next_attempt_at > delivery.created_at
+
+
+def test_a_slow_or_garbled_peer_delays_delivery_and_loses_nothing(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """A stand-in for a broken remote server (outside the system): too slow, an error page,
+    a 200 with HTML instead of a receipt; then it recovers and the same delivery arrives."""
+    import time
+
+    from sqlalchemy import update
+
+    behaviour = ["slow"]
+    seen: list[str] = []
+
+    def broken_peer(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        seen.append(environ.get("HTTP_X_CONSIGNMENT_ID", ""))
+        mode = behaviour[0]
+        if mode == "slow":
+            time.sleep(2.5)
+        if mode == "error":
+            start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
+            return [b"upstream down"]
+        if mode == "ok":
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [b'{"status_code": "01", "delivery_id": "x", "repeat": false}']
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<html>maintenance</html>"]
+
+    port = free_port()
+    flaky = replace(
+        services,
+        settings=services.settings.with_overrides(peer_timeout_seconds=1),
+        peers=PeerDirectory(
+            (
+                Peer(
+                    name="xa",
+                    url=f"http://127.0.0.1:{port}",
+                    serves=COMMUNES,
+                    inbound_token_sha256=_sha("x"),
+                    outbound_token="y",
+                ),
+            )
+        ),
+    )
+    body = signed_and_issued(client, as_user, recipients=[COMMUNES[0]])
+    assert (
+        client.post(
+            f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu")
+        ).status_code
+        == 202
+    )
+    with serve_in_thread(broken_peer, port):  # type: ignore[arg-type]
+        for mode in ("slow", "error", "garbage", "ok"):
+            behaviour[0] = mode
+            with services.sessions() as session:  # the backoff has passed
+                session.execute(update(Delivery).values(next_attempt_at=Delivery.created_at))
+                session.commit()
+            result = exchange.deliver_pending(flaky)
+            assert result.delivered == (1 if mode == "ok" else 0), mode
+    with services.sessions() as session:
+        delivery = session.scalar(select(Delivery))
+        assert delivery is not None
+        assert (delivery.state, delivery.status_code, delivery.attempts) == ("delivered", "01", 3)
+    assert len(set(seen)) == 1 and len(seen) == 4  # the same consignment every time
