@@ -188,7 +188,11 @@ def test_admins_manage_the_trust_anchors(
     gone = client.delete(f"/api/v1/trust/anchors/{fingerprint}", headers=admin)
     assert (gone.status_code, error_code(gone)) == (404, "anchor_not_found")
     with services.sessions() as s:
-        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target == fingerprint)).all()
+        actions = s.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.target == fingerprint)
+            .order_by(AuditEvent.seq)
+        ).all()
     assert actions == ["trust.add", "trust.remove"]
 
 
