@@ -435,10 +435,12 @@ def _post(peer: Peer, data: bytes, consignment_id: str, *, timeout: float) -> di
 
 
 def _deliver_remote(services: Services, limit: int) -> WorkResult:
-    """Hand pending deliveries for units served by peers over, one row (and lock) at a time.
+    """Hand pending deliveries for units served by peers over.
 
-    The same consignment id travels on every attempt; the peer answers a repeat with its
-    first receipt, so a delivery whose receipt was lost is simply asked again.
+    No transaction (and no lock) is held during the HTTP call: two workers may post the same
+    delivery at once, which is harmless, because the same consignment id travels on every
+    attempt and the peer answers a repeat with its first receipt. The row is then marked
+    delivered if it still is pending.
     """
     if not services.peers.peers:
         return WorkResult(0, 0, 0)
@@ -455,55 +457,65 @@ def _deliver_remote(services: Services, limit: int) -> WorkResult:
             peer = services.peers.for_code(code)
             if peer is None:
                 continue
-            query = select(Delivery).where(Delivery.id == delivery_id, Delivery.state == "pending")
-            if not services.settings.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            delivery = session.scalar(query)
-            if delivery is None:
-                session.rollback()
-                continue
             try:
+                delivery = session.get(Delivery, delivery_id)
+                if delivery is None or delivery.state != "pending":
+                    session.rollback()
+                    continue
+                consignment = delivery.consignment_id
                 package = edxml_package(
                     session, delivery.document_id, services=services, actor=None, only=code
                 )
+                session.rollback()  # nothing held while the peer answers
                 receipt = _post(
-                    peer,
-                    package,
-                    delivery.consignment_id,
-                    timeout=services.settings.peer_timeout_seconds,
+                    peer, package, consignment, timeout=services.settings.peer_timeout_seconds
                 )
-                now = utcnow()
-                delivery.state, delivery.delivered_at = "delivered", now
-                delivery.status_code = str(receipt.get("status_code") or Status.ARRIVED.value)[:2]
-                delivery.status_at = now
-                session.commit()
-                result += WorkResult(1, 0, 0)
             except Exception as exc:
                 session.rollback()
                 logger.warning("delivery %s to peer %s failed: %s", delivery_id, peer.name, exc)
                 result += _back_off(session, [delivery_id], repr(exc)[:500])
+                continue
+            delivery = session.get(
+                Delivery, delivery_id, with_for_update=True, populate_existing=True
+            )
+            if delivery is not None and delivery.state == "pending":
+                now = utcnow()
+                delivery.state, delivery.delivered_at = "delivered", now
+                delivery.status_code = str(receipt.get("status_code") or Status.ARRIVED.value)[:2]
+                delivery.status_at = now
+                result += WorkResult(1, 0, 0)
+            session.commit()
     return result
 
 
 def _send_statuses(services: Services, limit: int) -> WorkResult:
-    """Report pending status changes of documents that came from peers."""
+    """Report pending status changes of documents that came from peers, in order.
+
+    Per consignment the oldest pending status goes first; a later one waits until it has
+    gone, so the sender never sees 04 before 03. No transaction is held during the call.
+    """
     if not services.peers.peers:
         return WorkResult(0, 0, 0)
     sent = retried = 0
+    blocked: set[str] = set()
+    now = utcnow()
     with services.sessions() as session:
         rows = session.scalars(
             select(StatusOutbox)
-            .where(StatusOutbox.state == "pending", StatusOutbox.next_attempt_at <= utcnow())
+            .where(StatusOutbox.state == "pending")
             .order_by(StatusOutbox.id)
-            .limit(limit)
+            .limit(limit * 4)
         ).all()
+        work = []
         for row in rows:
-            peer = services.peers.by_name(row.peer)
+            if row.consignment_id in blocked or row.next_attempt_at > now:
+                blocked.add(row.consignment_id)
+                continue
+            blocked.add(row.consignment_id)  # one per consignment and pass
             entry = session.get(InboxEntry, row.inbox_entry_id)
-            try:
-                if peer is None or entry is None:
-                    raise RuntimeError(f"peer {row.peer} is no longer configured")
-                recipient = session.get(Unit, entry.recipient_code)
+            recipient = session.get(Unit, entry.recipient_code) if entry else None
+            message = None
+            if entry is not None:
                 message = edxml.StatusMessage(
                     sender=_organ(recipient) if recipient else edxml.Organ(entry.recipient_code),
                     response_organ_id=entry.sender_code,
@@ -515,20 +527,35 @@ def _send_statuses(services: Services, limit: int) -> WorkResult:
                     timestamp=datetime.now(VN_TZ).replace(tzinfo=None),
                     staff=row.staff,
                 )
+            work.append((row.id, row.peer, row.consignment_id, message))
+        session.rollback()  # nothing held while peers answer
+        for row_id, peer_name, consignment, message in work:
+            peer = services.peers.by_name(peer_name)
+            error = None
+            try:
+                if peer is None or message is None:
+                    raise RuntimeError(f"peer {peer_name} is no longer configured")
                 _post(
                     peer,
                     edxml.build_status(message),
-                    row.consignment_id,
+                    consignment,
                     timeout=services.settings.peer_timeout_seconds,
                 )
-                row.state = "sent"
-                sent += 1
             except Exception as exc:
-                logger.warning("status %s to peer %s failed: %s", row.code, row.peer, exc)
-                row.attempts += 1
-                row.last_error = repr(exc)[:500]
-                row.next_attempt_at = utcnow() + timedelta(seconds=2 ** min(row.attempts, 10))
-                retried += 1
+                logger.warning("status to peer %s failed: %s", peer_name, exc)
+                error = repr(exc)[:500]
+            pending = session.get(StatusOutbox, row_id, with_for_update=True)
+            if pending is not None and pending.state == "pending":
+                if error is None:
+                    pending.state = "sent"
+                    sent += 1
+                else:
+                    pending.attempts += 1
+                    pending.last_error = error
+                    pending.next_attempt_at = utcnow() + timedelta(
+                        seconds=2 ** min(pending.attempts, 10)
+                    )
+                    retried += 1
             session.commit()
     return WorkResult(sent, retried, 0)
 

@@ -128,12 +128,22 @@ def test_two_servers_exchange_a_document_and_its_statuses(
             headers=clerk_b,
         )
         assert accepted.status_code == 200
+        assigned = client_b.post(
+            f"/api/v1/deliveries/{arrived['delivery_id']}/status",
+            json={"code": "04", "assignee": "cm.vanthu"},
+            headers=_login(client_b, "cm.lanhdao"),
+        )
+        assert assigned.status_code == 200
+
+        def statuses_at_a() -> dict[str, str]:
+            items = client.get("/api/v1/outbox", headers=sender).get_json()["items"]
+            return {o["recipient_code"]: o["status_code"] for o in items}
+
+        # In order, one per consignment and pass: A never sees 04 before 03.
         assert exchange.deliver_pending(server_b).delivered == 1
-        outbox = client.get("/api/v1/outbox", headers=sender).get_json()["items"]
-        assert {o["recipient_code"]: o["status_code"] for o in outbox} == {
-            COMMUNES[0]: "03",
-            COMMUNES[1]: "01",
-        }
+        assert statuses_at_a() == {COMMUNES[0]: "03", COMMUNES[1]: "01"}
+        assert exchange.deliver_pending(server_b).delivered == 1
+        assert statuses_at_a() == {COMMUNES[0]: "04", COMMUNES[1]: "01"}
 
         # A replayed package creates nothing and gets the first receipt.
         with server_a.sessions() as session:
