@@ -481,8 +481,9 @@ def _deliver_remote(services: Services, limit: int) -> WorkResult:
             if delivery is not None and delivery.state == "pending":
                 now = utcnow()
                 delivery.state, delivery.delivered_at = "delivered", now
-                delivery.status_code = str(receipt.get("status_code") or Status.ARRIVED.value)[:2]
-                delivery.status_at = now
+                if delivery.status_code is None:  # a status may have come back already
+                    receipt_code = str(receipt.get("status_code") or Status.ARRIVED.value)
+                    delivery.status_code, delivery.status_at = receipt_code[:2], now
                 result += WorkResult(1, 0, 0)
             session.commit()
     return result
