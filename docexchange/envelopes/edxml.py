@@ -42,6 +42,9 @@ NS = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 _Q = f"{{{NS}}}"
 #: Largest package accepted (attachments included, base64).
 MAX_PACKAGE_BYTES = 80 * 1024 * 1024
+#: edXML date and time formats (``yyyy/MM/dd``, ``yyyy/MM/dd HH:mm:ss``).
+DAY_FORMAT = "%Y/%m/%d"
+MOMENT_FORMAT = "%Y/%m/%d %H:%M:%S"
 XSD_PATH = Path(__file__).resolve().parents[2] / "schemas" / "edxml" / "qcvn102.xsd"
 
 
@@ -155,7 +158,7 @@ def _organ(tag: str, organ: Organ) -> str:
 
 
 def _day(value: date | None) -> str:
-    return value.strftime("%Y/%m/%d") if value else ""
+    return value.strftime(DAY_FORMAT) if value else ""
 
 
 def _wrap(header: str, body: str = "", attachments: str = "") -> bytes:
@@ -208,7 +211,7 @@ def build_document(package: DocumentPackage, *, now: datetime) -> bytes:
         + "</edXML:ToPlaces></edXML:MessageHeader>"
         + "<edXML:TraceHeaderList><edXML:TraceHeader>"
         + _e("OrganId", package.sender.organ_id)
-        + _e("Timestamp", now.strftime("%Y/%m/%d %H:%M:%S"))
+        + _e("Timestamp", now.strftime(MOMENT_FORMAT))
         + "</edXML:TraceHeader><edXML:Bussiness>"
         + _e("DocumentId", b.document_id or package.document_id)
         + _e("BussinessDocType", b.doc_type)
@@ -287,7 +290,7 @@ def build_status(message: StatusMessage) -> bytes:
         + _e("Description", message.description)
         + _e(
             "Timestamp",
-            message.timestamp.strftime("%Y/%m/%d %H:%M:%S") if message.timestamp else "",
+            message.timestamp.strftime(MOMENT_FORMAT) if message.timestamp else "",
         )
         + "</edXML:MessageHeader>"
     )
@@ -347,7 +350,7 @@ def _date(value: str, problems: list[str], what: str) -> date | None:
     if not value:
         return None
     try:
-        return datetime.strptime(value, "%Y/%m/%d").date()
+        return datetime.strptime(value, DAY_FORMAT).date()
     except ValueError:
         problems.append(f"{what}: not yyyy/MM/dd ({value[:40]})")
         return None
@@ -389,7 +392,7 @@ def parse_package(data: bytes) -> DocumentPackage | StatusMessage:
     if header.find(_path("StatusCode")) is not None:
         stamp = _text(header, "Timestamp")
         try:
-            timestamp = datetime.strptime(stamp, "%Y/%m/%d %H:%M:%S") if stamp else None
+            timestamp = datetime.strptime(stamp, MOMENT_FORMAT) if stamp else None
         except ValueError:
             problems.append(f"Timestamp: not yyyy/MM/dd HH:mm:ss ({stamp[:40]})")
             timestamp = None

@@ -45,7 +45,7 @@ from docexchange.errors import Conflict, Forbidden, InvalidInput, NotFound, inva
 from docexchange.services import audit, directory, documents, verification
 from docexchange.services.authz import Actor, require_role
 from docexchange.services.container import Services
-from docexchange.services.peers import Peer
+from docexchange.services.peers import Peer, PeerDirectory
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
     Delivery,
@@ -61,6 +61,7 @@ from docexchange.storage.models import (
 __all__ = [
     "MAX_ATTEMPTS",
     "WorkResult",
+    "allowed_moves",
     "change_status",
     "deliver_pending",
     "deliveries_of",
@@ -163,6 +164,7 @@ def deliveries_of(session: Session, document_id: str) -> Sequence[Delivery]:
 
 
 _PRIORITY = {"normal": 0, "khan": 1, "thuong_khan": 2, "hoa_toc": 3}
+_URGENCY_OF_PRIORITY = {priority: urgency for urgency, priority in _PRIORITY.items()}
 
 
 def _organ(unit: Unit) -> edxml.Organ:
@@ -287,10 +289,7 @@ def verdict_for(
     if cached is not None:
         return cached.report
     session.rollback()  # no transaction open while the worker verifies
-    checked = verification.verify_document(data, services=services)
-    if mandate:
-        checked = verification.apply_mandate(session, checked, sender_code=sender_code)
-    report = checked.as_dict()
+    report = _report(session, data, sender_code, services=services, mandate=mandate)
     try:
         session.add(
             VerdictCache(content_sha256=key[0], trust_key=key[1], sender_code=key[2], report=report)
@@ -301,14 +300,25 @@ def verdict_for(
     return report
 
 
-def _pending_documents(session: Session, limit: int) -> list[str]:
+def _report(
+    session: Session, data: bytes, sender_code: str, *, services: Services, mandate: bool
+) -> dict[str, Any]:
+    """Verify ``data`` (and the sender's mandate) in the caller's transaction."""
+    checked = verification.verify_document(data, services=services)
+    if mandate:
+        checked = verification.apply_mandate(session, checked, sender_code=sender_code)
+    return checked.as_dict()
+
+
+def _pending_documents(session: Session, limit: int, peers: PeerDirectory) -> list[str]:
+    """Documents with deliveries due to units served here (peers verify for themselves)."""
     rows = session.execute(
-        select(Delivery.document_id)
+        select(Delivery.document_id, Delivery.recipient_code)
         .where(Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())
         .order_by(Delivery.urgency_rank, Delivery.created_at)
         .limit(limit)
     ).all()
-    return list(dict.fromkeys(r[0] for r in rows))
+    return list(dict.fromkeys(r[0] for r in rows if peers.for_code(r[1]) is None))
 
 
 def _claim(session: Session, limit: int, *, sqlite: bool) -> list[Delivery]:
@@ -371,7 +381,7 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
     sqlite = services.settings.is_sqlite
     remote = _deliver_remote(services, batch) + _send_statuses(services, batch)
     with services.sessions() as session:
-        for document_id in _pending_documents(session, batch):
+        for document_id in _pending_documents(session, batch, services.peers):
             document = session.get(Document, document_id)
             if document is not None:
                 data = documents.document_pdf(document, services=services)
@@ -396,11 +406,9 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
                 cached = session.get(VerdictCache, (data_sha, trust, document.sender_code))
                 if cached is None:  # trust changed meanwhile: verify now, under the claim
                     data = documents.document_pdf(document, services=services)
-                    report = verification.apply_mandate(
-                        session,
-                        verification.verify_document(data, services=services),
-                        sender_code=document.sender_code,
-                    ).as_dict()
+                    report = _report(
+                        session, data, document.sender_code, services=services, mandate=True
+                    )
                 else:
                     report = cached.report
                 _arrive(session, delivery, document, report)
@@ -618,9 +626,7 @@ def receive_edxml(
     report = verdict_for(
         session, data=pdf, sender_code=message.sender.organ_id, services=services, mandate=False
     )
-    urgency = {0: "normal", 1: "khan", 2: "thuong_khan", 3: "hoa_toc"}.get(
-        message.priority, "normal"
-    )
+    urgency = _URGENCY_OF_PRIORITY.get(message.priority, "normal")
     now = utcnow()
     entry = InboxEntry(
         id=_new_id(),
@@ -773,7 +779,34 @@ def _report_back(
         delivery.status_code, delivery.status_at = code.value, now
 
 
-def _check_recipient_role(session: Session, entry: InboxEntry, code: Status, actor: Actor) -> None:
+#: The order in which the inbox page offers the recipient's moves.
+_OFFERED = (
+    Status.ACCEPTED,
+    Status.RETURNED,
+    Status.ASSIGNED,
+    Status.PROCESSING,
+    Status.DONE,
+    Status.TAKE_BACK_AGREED,
+    Status.TAKE_BACK_REFUSED,
+)
+
+
+def allowed_moves(entry: InboxEntry, actor: Actor) -> list[Status]:
+    """What ``actor`` may do with an entry of its unit now (the same rules as
+    :func:`change_status`, asked without changing anything)."""
+    before = Status(entry.status_before_take_back) if entry.status_before_take_back else None
+    moves = []
+    for code in _OFFERED:
+        try:
+            _check_recipient_role(entry, code, actor)
+            check_move(Status(entry.status_code), code, before_take_back=before)
+        except (Forbidden, Conflict):
+            continue
+        moves.append(code)
+    return moves
+
+
+def _check_recipient_role(entry: InboxEntry, code: Status, actor: Actor) -> None:
     if code in (Status.ASSIGNED,):
         require_role(actor, Role.SIGNER)
     elif code in (Status.PROCESSING, Status.DONE):
@@ -808,7 +841,7 @@ def change_status(
     if entry is not None and entry.recipient_code == actor.unit_code:
         if status not in RECIPIENT_MOVES:
             raise Conflict("status_move_not_allowed", current=entry.status_code, new=status.value)
-        _check_recipient_role(session, entry, status, actor)
+        _check_recipient_role(entry, status, actor)
         if status is Status.RETURNED and note is None:
             raise invalid_field("reason", "reason_required_for_return")
         if status is Status.ASSIGNED:

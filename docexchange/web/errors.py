@@ -40,15 +40,19 @@ def error_payload(error: DocExchangeError) -> dict[str, object]:
     }
 
 
+def localized(error: DocExchangeError) -> str:
+    """The error's message in the reader's language (pages; the API gives both)."""
+    return message_for(error, str(get_locale() or "vi"))
+
+
 def _respond(error: DocExchangeError, status: int) -> tuple[Response | str, int]:
     if wants_json():
         response = jsonify(error_payload(error))
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="docexchange"'
         return response, status
-    locale = str(get_locale() or "vi")
     return (
-        render_template("error.html", message=message_for(error, locale), status=status),
+        render_template("error.html", message=localized(error), status=status),
         status,
     )
 

@@ -5,24 +5,19 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DOC_TYPES, DocumentState
 from docexchange.errors import DocExchangeError
-from docexchange.i18n import message_for
 from docexchange.services import documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
+from docexchange.web.errors import localized
 from docexchange.web.forms import PinForm, UploadForm
 
 bp = Blueprint("documents_ui", __name__, url_prefix="/documents")
 logger = logging.getLogger(__name__)
-
-
-def _message(error: DocExchangeError) -> str:
-    return message_for(error, str(get_locale() or "vi"))
 
 
 @bp.get("/")
@@ -61,7 +56,7 @@ def new() -> WerkzeugResponse | str:
             )
         except DocExchangeError as exc:
             db().rollback()
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             return redirect(url_for("documents_ui.show", document_id=document.id))
     return render_template("documents/new.html", form=form)
@@ -121,14 +116,14 @@ def file(document_id: str) -> Response:
 def _act(document_id: str, action: str) -> WerkzeugResponse:
     form = PinForm()
     if not form.validate_on_submit():
-        flash(_message(DocExchangeError("invalid_pin_format")), "error")
+        flash(localized(DocExchangeError("invalid_pin_format")), "error")
         return redirect(url_for("documents_ui.show", document_id=document_id))
     operation = documents.sign_document if action == "sign" else documents.issue_document
     try:
         operation(db(), document_id, form.pin.data, services=services(), actor=current_actor())
     except DocExchangeError as exc:
         db().rollback()
-        flash(_message(exc), "error")
+        flash(localized(exc), "error")
     else:
         flash(action, "done")
     return redirect(url_for("documents_ui.show", document_id=document_id))

@@ -5,25 +5,18 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from docexchange.domain.accounts import Role
-from docexchange.domain.exchange import Status
 from docexchange.errors import DocExchangeError
-from docexchange.i18n import message_for
 from docexchange.services import exchange
 from docexchange.storage.models import User
 from docexchange.web.context import current_actor, db, notify_worker, services
+from docexchange.web.errors import localized
 
 bp = Blueprint("exchange_ui", __name__)
 logger = logging.getLogger(__name__)
-
-
-def _message(error: DocExchangeError) -> str:
-    return message_for(error, str(get_locale() or "vi"))
 
 
 @bp.get("/inbox")
@@ -47,22 +40,7 @@ def entry(entry_id: str) -> str:
         )
         .all()
     )
-    status = Status(found.status_code)
-    moves: list[str] = []
-    if actor.has(Role.CLERK) and status is Status.ARRIVED:
-        moves += ["03", "02"]
-    if actor.has(Role.SIGNER) and status is Status.ACCEPTED:
-        moves.append("04")
-    if status is Status.ASSIGNED and (
-        actor.username == found.assignee or actor.has(Role.SIGNER, Role.CLERK)
-    ):
-        moves.append("05")
-    if status is Status.PROCESSING and (
-        actor.username == found.assignee or actor.has(Role.SIGNER, Role.CLERK)
-    ):
-        moves.append("06")
-    if actor.has(Role.CLERK) and status is Status.TAKE_BACK_REQUESTED:
-        moves += ["15", "16"]
+    moves = [m.value for m in exchange.allowed_moves(found, actor)]
     return render_template(
         "exchange/entry.html",
         entry=found,
@@ -101,7 +79,7 @@ def status(item_id: str) -> WerkzeugResponse:
             )
         except DocExchangeError as exc:
             db().rollback()
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             flash(str(request.form.get("code")), "status")
     if back:
@@ -124,7 +102,7 @@ def send(document_id: str) -> WerkzeugResponse:
             sent = exchange.send_document(db(), document_id, actor=current_actor())
         except DocExchangeError as exc:
             db().rollback()
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             notify_worker()
             flash(str(len(sent)), "sent")

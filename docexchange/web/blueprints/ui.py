@@ -6,25 +6,21 @@ import logging
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from docexchange.domain.accounts import Role
 from docexchange.errors import DocExchangeError, Forbidden
-from docexchange.i18n import LOCALES, message_for
+from docexchange.i18n import LOCALES
 from docexchange.services import accounts, directory, tokens, trust
 from docexchange.services.authz import ancestors
 from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import current_actor, db, services
+from docexchange.web.errors import localized
 from docexchange.web.forms import LoginForm, TrustAnchorForm, UserForm
 
 bp = Blueprint("ui", __name__)
 logger = logging.getLogger(__name__)
-
-
-def _message(error: DocExchangeError) -> str:
-    return message_for(error, str(get_locale() or "vi"))
 
 
 def _safe_next(target: str | None) -> str:
@@ -52,7 +48,7 @@ def login() -> Response | str:
                 policy=svc.login_policy,
             )
         except DocExchangeError as exc:
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             sign_in_ui(user)
             return redirect(_safe_next(request.args.get("next")))
@@ -124,7 +120,7 @@ def users() -> Response | str:
             accounts.create_user(db(), new, hasher=services().hasher, actor=actor)
         except DocExchangeError as exc:
             db().rollback()
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             flash(form.username.data, "created")
             return redirect(url_for("ui.users", unit=new.unit_code))
@@ -151,7 +147,7 @@ def unlock_token(label: str) -> Response:
             tokens.unlock_token(db(), label, actor=current_actor())
         except DocExchangeError as exc:
             db().rollback()
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             flash(label, "unlocked")
     return redirect(url_for("ui.token_doctor"))
@@ -171,7 +167,7 @@ def trust_store() -> Response | str:
             anchor = trust.add_anchor(db(), pem, keys=services().keys, actor=actor)
         except DocExchangeError as exc:
             db().rollback()
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             flash(anchor.subject, "trusted")
             return redirect(url_for("ui.trust_store"))
@@ -189,7 +185,7 @@ def remove_trust_anchor(fingerprint: str) -> Response:
             trust.remove_anchor(db(), fingerprint, keys=services().keys, actor=current_actor())
         except DocExchangeError as exc:
             db().rollback()
-            flash(_message(exc), "error")
+            flash(localized(exc), "error")
         else:
             flash(fingerprint, "removed")
     return redirect(url_for("ui.trust_store"))
