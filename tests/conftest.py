@@ -111,6 +111,15 @@ def make_settings(instance: Path, db: Database, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
+    """The environment for a ``docexchange`` command in a process of its own: this one's,
+    plus ``extra``, minus what would point it at the test run's database or token store."""
+    env = {**os.environ, **extra}
+    for name in ("DOCEXCHANGE_TEST_DATABASE_URL", "SOFTHSM2_CONF"):
+        env.pop(name, None)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

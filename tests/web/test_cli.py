@@ -21,7 +21,7 @@ from docexchange.cli import main
 from docexchange.settings import load_settings
 from docexchange.storage.base import make_engine
 from docexchange.storage.models import AuditEvent
-from tests.conftest import Database
+from tests.conftest import Database, subprocess_env
 
 FAST_HASH = {"DOCEXCHANGE_ARGON2_MEMORY_KIB": "8192", "DOCEXCHANGE_ARGON2_TIME_COST": "1"}
 
@@ -38,9 +38,7 @@ def _run(env: dict[str, str], *args: str, input: str | None = None) -> Result:
 
 def _run_process(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """In a process of its own: commands that open tokens (one SoftHSM2 store per process)."""
-    full = {**os.environ, **env}
-    full.pop("DOCEXCHANGE_TEST_DATABASE_URL", None)
-    full.pop("SOFTHSM2_CONF", None)
+    full = subprocess_env(env)
     script = Path(sys.executable).parent / "docexchange"
     return subprocess.run(
         [str(script), *args], env=full, capture_output=True, text=True, check=False, timeout=300

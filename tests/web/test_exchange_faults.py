@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -18,7 +17,7 @@ from sqlalchemy import func, select
 
 from docexchange.services.container import Services
 from docexchange.storage.models import Delivery, InboxEntry
-from tests.conftest import Database
+from tests.conftest import Database, subprocess_env
 from tests.web.test_documents import signed_and_issued
 
 pytestmark = pytest.mark.usefixtures("signing_tokens", "registered_certificates")
@@ -28,10 +27,9 @@ COMMUNES = ("000.21.12.H45", "000.22.12.H45")
 
 
 def _worker(services: Services, database: Database, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DOCEXCHANGE_INSTANCE": str(services.settings.instance_dir)}
-    env.update(database.env())
-    for name in ("DOCEXCHANGE_TEST_DATABASE_URL", "SOFTHSM2_CONF"):
-        env.pop(name, None)
+    env = subprocess_env(
+        {"DOCEXCHANGE_INSTANCE": str(services.settings.instance_dir), **database.env()}
+    )
     script = Path(sys.executable).parent / "docexchange"
     # Small passes, so kills land inside and between delivery transactions alike.
     with log.open("ab") as output:

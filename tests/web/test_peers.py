@@ -37,6 +37,18 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _with_peer(services: Services, peer: Peer, **settings: Any) -> Services:
+    """``services`` of a server that knows one peer (and other settings, if given)."""
+    changed = services.settings.with_overrides(**settings) if settings else services.settings
+    return replace(services, settings=changed, peers=PeerDirectory((peer,)))
+
+
+def _send_one(client: FlaskClient, as_user: Any, recipient: str) -> None:
+    body = signed_and_issued(client, as_user, recipients=[recipient])
+    sent = client.post(f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu"))
+    assert sent.status_code == 202
+
+
 def _login(client: FlaskClient, username: str) -> dict[str, str]:
     body = client.post(
         "/api/v1/auth/login", json={"username": username, "password": DEMO_PASSWORD}
@@ -53,18 +65,14 @@ def test_two_servers_exchange_a_document_and_its_statuses(
 ) -> None:
     a_to_b, b_to_a = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     port_a, port_b = free_port(), free_port()
-    server_a = replace(
+    server_a = _with_peer(
         services,
-        peers=PeerDirectory(
-            (
-                Peer(
-                    name="xa",
-                    url=f"http://127.0.0.1:{port_b}",
-                    serves=COMMUNES,
-                    inbound_token_sha256=_sha(b_to_a),
-                    outbound_token=a_to_b,
-                ),
-            )
+        Peer(
+            name="xa",
+            url=f"http://127.0.0.1:{port_b}",
+            serves=COMMUNES,
+            inbound_token_sha256=_sha(b_to_a),
+            outbound_token=a_to_b,
         ),
     )
     settings_b = make_settings(tmp_path / "b", fresh_database)
@@ -77,18 +85,14 @@ def test_two_servers_exchange_a_document_and_its_statuses(
     (trust_b / "tinh-root.pem").write_bytes(
         services.keys.ca.root.public_bytes(serialization.Encoding.PEM)
     )
-    server_b = replace(
+    server_b = _with_peer(
         plain_b,
-        peers=PeerDirectory(
-            (
-                Peer(
-                    name="tinh",
-                    url=f"http://127.0.0.1:{port_a}",
-                    serves=("000.00.00.H45",),
-                    inbound_token_sha256=_sha(a_to_b),
-                    outbound_token=b_to_a,
-                ),
-            )
+        Peer(
+            name="tinh",
+            url=f"http://127.0.0.1:{port_a}",
+            serves=("000.00.00.H45",),
+            inbound_token_sha256=_sha(a_to_b),
+            outbound_token=b_to_a,
         ),
     )
     app_b = create_app(services=server_b)
@@ -182,27 +186,17 @@ def test_two_servers_exchange_a_document_and_its_statuses(
 def test_a_peer_that_is_down_delays_delivery_and_loses_nothing(
     client: FlaskClient, as_user: Any, services: Services
 ) -> None:
-    down = replace(
+    down = _with_peer(
         services,
-        peers=PeerDirectory(
-            (
-                Peer(
-                    name="xa",
-                    url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
-                    serves=COMMUNES,
-                    inbound_token_sha256=_sha("x"),
-                    outbound_token="y",
-                ),
-            )
+        Peer(
+            name="xa",
+            url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            serves=COMMUNES,
+            inbound_token_sha256=_sha("x"),
+            outbound_token="y",
         ),
     )
-    body = signed_and_issued(client, as_user, recipients=[COMMUNES[0]])
-    assert (
-        client.post(
-            f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu")
-        ).status_code
-        == 202
-    )
+    _send_one(client, as_user, COMMUNES[0])
     result = exchange.deliver_pending(down)
     assert (result.delivered, result.retried) == (0, 1)
     with services.sessions() as session:
@@ -239,28 +233,18 @@ def test_a_slow_or_garbled_peer_delays_delivery_and_loses_nothing(
         return [b"<html>maintenance</html>"]
 
     port = free_port()
-    flaky = replace(
+    flaky = _with_peer(
         services,
-        settings=services.settings.with_overrides(peer_timeout_seconds=1),
-        peers=PeerDirectory(
-            (
-                Peer(
-                    name="xa",
-                    url=f"http://127.0.0.1:{port}",
-                    serves=COMMUNES,
-                    inbound_token_sha256=_sha("x"),
-                    outbound_token="y",
-                ),
-            )
+        Peer(
+            name="xa",
+            url=f"http://127.0.0.1:{port}",
+            serves=COMMUNES,
+            inbound_token_sha256=_sha("x"),
+            outbound_token="y",
         ),
+        peer_timeout_seconds=1,
     )
-    body = signed_and_issued(client, as_user, recipients=[COMMUNES[0]])
-    assert (
-        client.post(
-            f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu")
-        ).status_code
-        == 202
-    )
+    _send_one(client, as_user, COMMUNES[0])
     with serve_in_thread(broken_peer, port):  # type: ignore[arg-type]
         for mode in ("slow", "error", "garbage", "ok"):
             behaviour[0] = mode
