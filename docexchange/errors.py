@@ -15,6 +15,7 @@ __all__ = [
     "Conflict",
     "DocExchangeError",
     "Forbidden",
+    "Gone",
     "InvalidInput",
     "Locked",
     "NotFound",
@@ -76,6 +77,12 @@ class Conflict(DocExchangeError):
     """The request clashes with the current state (duplicate, cycle, bad transition)."""
 
     http_status = 409
+
+
+class Gone(DocExchangeError):
+    """The resource existed but was withdrawn; its record is kept, its content is not served."""
+
+    http_status = 410
 
 
 class Locked(DocExchangeError):

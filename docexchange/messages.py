@@ -175,6 +175,19 @@ MESSAGES: dict[str, str] = {
     "invalid_status_code": N_("{code} is not a processing status code."),
     "reason_required_for_return": N_("a reason is required when returning a document"),
     "reason_person_of_unit": N_("a person of unit {code}"),
+    "reason_required_for_revocation": N_("a reason is required when revoking a document"),
+    "forward_not_accepted": N_(
+        "Only a document your unit has accepted (status 03 or later) can be forwarded."
+    ),
+    "forward_outside_subtree": N_(
+        "Unit {code} is not under your unit; documents are forwarded to subordinate units only."
+    ),
+    "document_revoked": N_("Document {id} was revoked by its sender: {reason}"),
+    "document_replaced": N_("Document {id} was replaced by a later document; use that one."),
+    "document_not_sent": N_("Document {id} has not been sent; there is nothing to revoke."),
+    "replaced_document_invalid": N_(
+        "Document {id} cannot be replaced: it must be a document your unit sent and did not revoke."
+    ),
     # verification reasons (codes in ValidationReport messages)
     "no_valid_personal_signature": N_("No valid personal signature."),
     "no_valid_organisation_signature": N_("No valid organisation signature."),

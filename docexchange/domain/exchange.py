@@ -18,6 +18,7 @@ __all__ = [
     "SENDER_MOVES",
     "Status",
     "check_move",
+    "follows",
     "parse_status",
     "urgency_rank",
 ]
@@ -87,6 +88,33 @@ def check_move(current: Status, new: Status, *, before_take_back: Status | None 
     if new is Status.TAKE_BACK_REFUSED and before_take_back is not None:
         return before_take_back
     return new
+
+
+def _later(current: Status) -> set[Status]:
+    """Every status the flow can reach from ``current`` (take-back included)."""
+    seen: set[Status] = set()
+    todo = [current]
+    while todo:
+        step = todo.pop()
+        nexts = set(_FORWARD.get(step, frozenset()))
+        if step in _TAKE_BACK_FROM:
+            nexts.add(Status.TAKE_BACK_REQUESTED)
+        if step is Status.TAKE_BACK_REQUESTED:
+            nexts |= {Status.TAKE_BACK_AGREED, Status.TAKE_BACK_REFUSED}
+        todo.extend(nexts - seen)
+        seen |= nexts
+    return seen
+
+
+def follows(current: Status | None, new: Status) -> bool:
+    """Whether a recipient's report ``new`` can come after ``current``: the same again, or
+    later in the flow (a report may skip steps). After a refused take-back (16) the document
+    is back where it was, so anything short of the end may follow."""
+    if current is None or new is current:
+        return True
+    if current is Status.TAKE_BACK_REFUSED:
+        return new not in (Status.TAKE_BACK_AGREED, Status.TAKE_BACK_REFUSED)
+    return new in _later(current)
 
 
 _RANK = {Urgency.HOA_TOC: 0, Urgency.THUONG_KHAN: 1, Urgency.KHAN: 2, Urgency.NORMAL: 3}

@@ -171,8 +171,13 @@ def _wrap(header: str, body: str = "", attachments: str = "") -> bytes:
 
 
 def build_document(package: DocumentPackage, *, now: datetime) -> bytes:
-    """The edXML bytes of a document message (attachments base64 outside the envelope)."""
+    """The edXML bytes of a document message (attachments base64 outside the envelope).
+
+    The trace names each system the document passed through (``package.trace``, e.g. the
+    issuer and the unit forwarding it); by default the sender alone, now.
+    """
     b = package.business
+    hops = package.trace or ((package.sender.organ_id, now.strftime(MOMENT_FORMAT)),)
     header = (
         "<edXML:MessageHeader>"
         + _organ("From", package.sender)
@@ -209,10 +214,15 @@ def build_document(package: DocumentPackage, *, now: datetime) -> bytes:
         + "<edXML:ToPlaces>"
         + "".join(_e("Place", p) for p in package.to_places)
         + "</edXML:ToPlaces></edXML:MessageHeader>"
-        + "<edXML:TraceHeaderList><edXML:TraceHeader>"
-        + _e("OrganId", package.sender.organ_id)
-        + _e("Timestamp", now.strftime(MOMENT_FORMAT))
-        + "</edXML:TraceHeader><edXML:Bussiness>"
+        + "<edXML:TraceHeaderList>"
+        + "".join(
+            "<edXML:TraceHeader>"
+            + _e("OrganId", organ)
+            + _e("Timestamp", stamp)
+            + "</edXML:TraceHeader>"
+            for organ, stamp in hops
+        )
+        + "<edXML:Bussiness>"
         + _e("DocumentId", b.document_id or package.document_id)
         + _e("BussinessDocType", b.doc_type)
         + _e("BussinessDocReason", b.reason)

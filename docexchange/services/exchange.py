@@ -20,12 +20,12 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,12 +36,20 @@ from docexchange.domain.exchange import (
     SENDER_MOVES,
     Status,
     check_move,
+    follows,
     parse_status,
     urgency_rank,
 )
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.envelopes import edxml
-from docexchange.errors import Conflict, Forbidden, InvalidInput, NotFound, invalid_field
+from docexchange.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+    invalid_field,
+)
 from docexchange.services import audit, directory, documents, verification
 from docexchange.services.authz import Actor, require_role
 from docexchange.services.container import Services
@@ -51,6 +59,7 @@ from docexchange.storage.models import (
     Delivery,
     Document,
     InboxEntry,
+    RevokedConsignment,
     StatusEvent,
     StatusOutbox,
     Unit,
@@ -60,16 +69,23 @@ from docexchange.storage.models import (
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "OutboxItem",
     "WorkResult",
     "allowed_moves",
     "change_status",
     "deliver_pending",
     "deliveries_of",
+    "delivery_package",
     "edxml_package",
+    "entry_file",
+    "forward_entry",
+    "forward_targets",
+    "forwarded_from",
     "get_inbox_entry",
     "list_inbox",
     "list_outbox",
     "receive_edxml",
+    "revoke_document",
     "send_document",
 ]
 
@@ -88,17 +104,26 @@ def _new_id() -> str:
 
 
 def send_document(
-    session: Session, document_id: str, *, actor: Actor, recipients: object = None
+    session: Session,
+    document_id: str,
+    *,
+    actor: Actor,
+    recipients: object = None,
+    replaces: object = None,
 ) -> list[Delivery]:
     """Clerk: send an issued document to its recipients (or ``recipients`` given now).
 
     Selectors are expanded now and the resulting units recorded, one delivery each. Sending
-    again answers with the deliveries of the first send and creates nothing.
+    again answers with the deliveries of the first send and creates nothing. ``replaces``
+    names an earlier document of the unit that this one replaces (edXML business type 3):
+    each recipient's copy of it is marked replaced when this one arrives.
 
     :raises Forbidden: ``role_required`` (clerks only) or ``unit_forbidden``.
     :raises NotFound: ``document_not_found``.
-    :raises InvalidInput: ``secret_document``, ``no_recipients``, bad selectors.
+    :raises InvalidInput: ``secret_document``, ``no_recipients``, bad selectors,
+        ``replaced_document_invalid``.
     :raises Conflict: ``document_not_issued``.
+    :raises Gone: ``document_revoked``.
     """
     require_role(actor, Role.CLERK)
     document = session.get(Document, document_id[:32], with_for_update=True)
@@ -108,6 +133,8 @@ def send_document(
         raise InvalidInput("secret_document")
     if document.state != DocumentState.ISSUED.value:
         raise Conflict("document_not_issued", id=document.id)
+    if document.revoked_at is not None:
+        raise Gone("document_revoked", id=document.id, reason=document.revoked_reason or "")
     existing = list(
         session.scalars(
             select(Delivery).where(Delivery.document_id == document.id).order_by(Delivery.id)
@@ -115,6 +142,17 @@ def send_document(
     )
     if existing:
         return existing
+    if replaces not in (None, ""):
+        earlier = session.get(Document, str(replaces)[:32])
+        if (
+            earlier is None
+            or earlier.id == document.id
+            or earlier.sender_code != document.sender_code
+            or earlier.sent_at is None
+            or earlier.revoked_at is not None
+        ):
+            raise InvalidInput("replaced_document_invalid", id=str(replaces)[:40])
+        document.replaces_id = earlier.id
     selectors = recipients if recipients is not None else document.recipients
     if not isinstance(selectors, list) or not selectors:
         raise InvalidInput("no_recipients")
@@ -125,15 +163,49 @@ def send_document(
     ]
     if not units:
         raise InvalidInput("no_recipients")
+    rows = _queue(
+        session,
+        units,
+        from_code=document.sender_code,
+        urgency=document.urgency,
+        document_id=document.id,
+    )
+    document.sent_at, document.sent_by = rows[0].created_at, actor.username
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.send",
+        target=document.id,
+        details={
+            "recipients": len(rows),
+            "selectors": [str(s)[:80] for s in selectors][:50],
+            "replaces": document.replaces_id,
+        },
+    )
+    session.commit()
+    return sorted(rows, key=lambda r: r.id)
+
+
+def _queue(
+    session: Session,
+    units: Sequence[Unit],
+    *,
+    from_code: str,
+    urgency: str,
+    document_id: str | None = None,
+    source_entry_id: str | None = None,
+) -> list[Delivery]:
+    """One pending delivery per unit, each with its own consignment id (the outbox)."""
     now = utcnow()
-    rank = urgency_rank(document.urgency)
     rows = [
         Delivery(
             id=_new_id(),
-            document_id=document.id,
+            from_code=from_code,
+            document_id=document_id,
+            source_entry_id=source_entry_id,
             recipient_code=unit.code,
             consignment_id=str(uuid.uuid4()),
-            urgency_rank=rank,
+            urgency_rank=urgency_rank(urgency),
             state="pending",
             attempts=0,
             next_attempt_at=now,
@@ -142,16 +214,59 @@ def send_document(
         for unit in units
     ]
     session.add_all(rows)
-    document.sent_at, document.sent_by = now, actor.username
+    return rows
+
+
+def forward_entry(
+    session: Session, entry_id: str, *, actor: Actor, recipients: object
+) -> list[Delivery]:
+    """Clerk: forward a received document to units under the actor's own (a district to its
+    communes). The signed file travels unchanged and is verified again on arrival.
+
+    Forwarding again to a unit that already has it creates nothing for that unit.
+
+    :raises NotFound: ``delivery_not_found``.
+    :raises Conflict: ``forward_not_accepted`` (accept it first).
+    :raises Gone: ``document_revoked``; :raises Conflict: ``document_replaced``.
+    :raises InvalidInput: ``no_recipients``, ``forward_outside_subtree``, bad selectors.
+    """
+    require_role(actor, Role.CLERK)
+    entry = get_inbox_entry(session, entry_id, actor=actor, for_update=True)
+    _check_not_frozen(entry)
+    if entry.status_code not in _FORWARDABLE:
+        raise Conflict("forward_not_accepted")
+    if not isinstance(recipients, list) or not recipients:
+        raise InvalidInput("no_recipients")
+    below = set(directory.subtree_codes(session, entry.recipient_code)) - {entry.recipient_code}
+    units = directory.resolve_recipients(session, recipients)
+    for unit in units:
+        if unit.code not in below:
+            raise InvalidInput("forward_outside_subtree", code=unit.code)
+    done = set(
+        session.scalars(select(Delivery.recipient_code).where(Delivery.source_entry_id == entry.id))
+    )
+    rows = _queue(
+        session,
+        [u for u in units if u.code not in done],
+        from_code=entry.recipient_code,
+        urgency=entry.urgency,
+        source_entry_id=entry.id,
+    )
     audit.record(
         session,
         actor=actor.username,
-        action="document.send",
-        target=document.id,
-        details={"recipients": len(rows), "selectors": [str(s)[:80] for s in selectors][:50]},
+        action="delivery.forward",
+        target=entry.id,
+        details={"recipients": [r.recipient_code for r in rows][:50], "count": len(rows)},
     )
     session.commit()
-    return sorted(rows, key=lambda r: r.id)
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.source_entry_id == entry.id)
+            .order_by(Delivery.recipient_code)
+        )
+    )
 
 
 def deliveries_of(session: Session, document_id: str) -> Sequence[Delivery]:
@@ -171,43 +286,84 @@ def _organ(unit: Unit) -> edxml.Organ:
     return edxml.Organ(organ_id=unit.code, name=unit.name, in_charge=unit.name)
 
 
-def edxml_package(
-    session: Session,
-    document_id: str,
-    *,
-    services: Services,
-    actor: Actor | None,
-    only: str | None = None,
-) -> bytes:
+def edxml_package(session: Session, document_id: str, *, services: Services, actor: Actor) -> bytes:
     """The edXML package of an issued document: its metadata and the signed PDF, addressed
     to the units it was sent to (or, before sending, to its recipients as they expand now).
 
     :raises NotFound: ``document_not_found``.
     :raises Conflict: ``document_not_issued``.
     """
-    document = (
-        documents.get_document(session, document_id, actor=actor)
-        if actor is not None
-        else session.get(Document, document_id)  # the delivery worker
-    )
-    if document is None:
-        raise NotFound("document_not_found", id=document_id[:40])
-    if document.state != DocumentState.ISSUED.value or document.number is None:
+    document = documents.get_document(session, document_id, actor=actor)
+    if document.state != DocumentState.ISSUED.value:
         raise Conflict("document_not_issued", id=document.id)
-    sender = session.get(Unit, document.sender_code)
-    if sender is None:  # impossible with the foreign key
-        raise NotFound("unit_not_found", code=document.sender_code)
     sent = deliveries_of(session, document.id)
     if sent:
-        units = [u for u in (session.get(Unit, d.recipient_code) for d in sent) if u is not None]
+        codes = [d.recipient_code for d in sent]
     else:
-        units = [
-            u
+        codes = [
+            u.code
             for u in directory.resolve_recipients(session, document.recipients)
-            if u.code != sender.code
+            if u.code != document.sender_code
         ]
-    if only is not None:  # one package per delivery: addressed to that recipient alone
-        units = [u for u in units if u.code == only]
+    package = _document_package(session, document, codes, services=services)
+    return edxml.build_document(package, now=datetime.now(VN_TZ))
+
+
+def delivery_package(
+    session: Session,
+    delivery_id: str,
+    *,
+    services: Services,
+    business: edxml.Business | None = None,
+) -> bytes:
+    """The edXML message of one delivery, addressed to its recipient alone: the document
+    (or the forwarded file) with the PDF, or with ``business`` (a revocation) without it."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        raise NotFound("delivery_not_found", id=delivery_id[:40])
+    codes = [delivery.recipient_code]
+    if delivery.document_id is not None:
+        document = session.get(Document, delivery.document_id)
+        if document is None:  # impossible with the foreign key
+            raise NotFound("document_not_found", id=delivery.document_id)
+        package = _document_package(session, document, codes, services=services, business=business)
+    else:
+        entry = session.get(InboxEntry, delivery.source_entry_id)
+        if entry is None:  # impossible with the foreign key
+            raise NotFound("delivery_not_found", id=delivery.id)
+        package = _entry_package(session, entry, codes, services=services, business=business)
+    return edxml.build_document(package, now=datetime.now(VN_TZ))
+
+
+def _organs(session: Session, codes: Sequence[str]) -> tuple[edxml.Organ, ...]:
+    """How edXML names units: from the directory, or by code alone when not in it."""
+    out = []
+    for code in codes:
+        unit = session.get(Unit, code)
+        out.append(_organ(unit) if unit is not None else edxml.Organ(organ_id=code))
+    return tuple(out)
+
+
+def _pdf_attachment(data: bytes, number: str, notation: str) -> edxml.Attachment:
+    return edxml.Attachment(
+        content_id="cid:1",
+        name=f"{number}-{notation}.pdf".replace("/", "-"),
+        content_type="application/pdf",
+        data=data,
+    )
+
+
+def _document_package(
+    session: Session,
+    document: Document,
+    codes: Sequence[str],
+    *,
+    services: Services,
+    business: edxml.Business | None = None,
+) -> edxml.DocumentPackage:
+    """A document issued here, as edXML; with the PDF unless ``business`` is a revocation."""
+    if document.state != DocumentState.ISSUED.value or document.number is None:
+        raise Conflict("document_not_issued", id=document.id)
     personal = next((s for s in document.signatures if s.kind == "personal"), None)
     signer = (
         session.scalar(select(User).where(User.username == personal.signer)) if personal else None
@@ -215,10 +371,27 @@ def edxml_package(
     notation = document.notation or ""
     number = format_number(document.number)
     issued = document.issued_at.astimezone(VN_TZ).date() if document.issued_at else None
-    package = edxml.DocumentPackage(
-        sender=_organ(sender),
-        recipients=tuple(_organ(u) for u in units),
-        document_id=document.document_id or document.id,
+    ref = document.document_id or document.id
+    if business is None:
+        business = edxml.Business(
+            document_id=ref, paper=document.paper_copy, staff=document.sent_by or ""
+        )
+        earlier = session.get(Document, document.replaces_id) if document.replaces_id else None
+        if earlier is not None:
+            business = replace(
+                business,
+                doc_type=3,
+                reason=f"Thay thế văn bản {_number(earlier)}",
+                replaced=((earlier.document_id or earlier.id, tuple(codes)),),
+            )
+    attachments: tuple[edxml.Attachment, ...] = ()
+    if business.doc_type != 1:
+        data = documents.document_pdf(document, services=services)
+        attachments = (_pdf_attachment(data, number, notation),)
+    return edxml.DocumentPackage(
+        sender=_organs(session, [document.sender_code])[0],
+        recipients=_organs(session, codes),
+        document_id=ref,
         code_number=number,
         code_notation=notation,
         place="",
@@ -231,21 +404,53 @@ def edxml_package(
         signer_name=signer.full_name if signer else "",
         priority=_PRIORITY.get(document.urgency, 0),
         due_date=document.due_date,
-        business=edxml.Business(
-            document_id=document.document_id or document.id,
-            paper=document.paper_copy,
-            staff=document.sent_by or document.issued_by or "",
-        ),
-        attachments=(
-            edxml.Attachment(
-                content_id="cid:1",
-                name=f"{number}-{notation}.pdf".replace("/", "-"),
-                content_type="application/pdf",
-                data=documents.document_pdf(document, services=services),
-            ),
+        business=business,
+        attachments=attachments,
+    )
+
+
+def _entry_package(
+    session: Session,
+    entry: InboxEntry,
+    codes: Sequence[str],
+    *,
+    services: Services,
+    business: edxml.Business | None = None,
+) -> edxml.DocumentPackage:
+    """A received document forwarded on: the issuer stays the sender, the file is the one
+    that arrived, and the trace names both the issuer and the unit that forwards it."""
+    number, _, notation = (entry.number or "").partition("/")
+    if business is None:
+        business = edxml.Business(
+            document_id=entry.document_ref,
+            reason="Chuyển tiếp văn bản điện tử",
+            paper=entry.paper_copy,
+        )
+    attachments: tuple[edxml.Attachment, ...] = ()
+    if business.doc_type != 1:
+        attachments = (_pdf_attachment(services.blobs.get(entry.pdf_sha256), number, notation),)
+    return edxml.DocumentPackage(
+        sender=_organs(session, [entry.sender_code])[0],
+        recipients=_organs(session, codes),
+        document_id=entry.document_ref,
+        code_number=number,
+        code_notation=notation,
+        place="",
+        promulgation_date=None,
+        type_code=1 if entry.doc_type == "CV" else 2,
+        type_name=DOC_TYPES.get(entry.doc_type, entry.doc_type),
+        subject=entry.subject,
+        signer_competence="",
+        signer_position="",
+        signer_name="",
+        priority=_PRIORITY.get(entry.urgency, 0),
+        business=business,
+        attachments=attachments,
+        trace=(
+            (entry.sender_code, entry.received_at.astimezone(VN_TZ).strftime(edxml.MOMENT_FORMAT)),
+            (entry.recipient_code, datetime.now(VN_TZ).strftime(edxml.MOMENT_FORMAT)),
         ),
     )
-    return edxml.build_document(package, now=datetime.now(VN_TZ))
 
 
 # --- deliver ------------------------------------------------------------------------------
@@ -274,6 +479,11 @@ def _trust_key(services: Services) -> str:
     return digest.hexdigest()
 
 
+def _verdict_key(sha256: str, trust: str, issuer_code: str, mandate: bool) -> tuple[str, str, str]:
+    # Without the mandate the issuer plays no part in the verdict: one entry for all.
+    return (sha256, trust, issuer_code if mandate else "~")
+
+
 def verdict_for(
     session: Session, *, data: bytes, sender_code: str, services: Services, mandate: bool = True
 ) -> dict[str, Any]:
@@ -283,8 +493,7 @@ def verdict_for(
     there, not here (the certificates must still chain to our trusted roots).
     Runs in its own short transactions (the caller holds none).
     """
-    sender_key = sender_code if mandate else "~"  # without the mandate, the sender plays no part
-    key = (hashlib.sha256(data).hexdigest(), _trust_key(services), sender_key)
+    key = _verdict_key(hashlib.sha256(data).hexdigest(), _trust_key(services), sender_code, mandate)
     cached = session.get(VerdictCache, key)
     if cached is not None:
         return cached.report
@@ -310,27 +519,80 @@ def _report(
     return checked.as_dict()
 
 
-def _pending_documents(session: Session, limit: int, peers: PeerDirectory) -> list[str]:
-    """Documents with deliveries due to units served here (peers verify for themselves)."""
-    rows = session.execute(
-        select(Delivery.document_id, Delivery.recipient_code)
-        .where(Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())
-        .order_by(Delivery.urgency_rank, Delivery.created_at)
-        .limit(limit)
-    ).all()
-    return list(dict.fromkeys(r[0] for r in rows if peers.for_code(r[1]) is None))
+@dataclass(frozen=True)
+class _Source:
+    """What a delivery hands over: a document issued here, or a received one forwarded."""
+
+    sha256: str
+    issuer_code: str
+    #: The issuer is a unit of this server, so its leaders' mandate is checked here too.
+    mandate: bool
+    document_ref: str
+    document_id: str | None
+    replaces_id: str | None
+    subject: str
+    doc_type: str
+    number: str | None
+    urgency: str
+    paper_copy: bool
+    forwarded_by: str | None
 
 
-def _claim(session: Session, limit: int, *, sqlite: bool) -> list[Delivery]:
-    query = (
+def _source_of(session: Session, delivery: Delivery) -> _Source:
+    if delivery.document_id is not None:
+        document = session.get(Document, delivery.document_id)
+        if document is None:  # impossible with the foreign key; never deliver blindly
+            raise NotFound("document_not_found", id=delivery.document_id)
+        return _Source(
+            sha256=document.current_sha256,
+            issuer_code=document.sender_code,
+            mandate=True,
+            document_ref=document.document_id or document.id,
+            document_id=document.id,
+            replaces_id=document.replaces_id,
+            subject=document.subject,
+            doc_type=document.doc_type,
+            number=_number(document),
+            urgency=document.urgency,
+            paper_copy=document.paper_copy,
+            forwarded_by=None,
+        )
+    entry = session.get(InboxEntry, delivery.source_entry_id)
+    if entry is None:  # impossible with the foreign key
+        raise NotFound("delivery_not_found", id=delivery.id)
+    return _Source(
+        sha256=entry.pdf_sha256,
+        issuer_code=entry.sender_code,
+        mandate=entry.source_document_id is not None,
+        document_ref=entry.document_ref,
+        document_id=entry.source_document_id,
+        replaces_id=None,
+        subject=entry.subject,
+        doc_type=entry.doc_type,
+        number=entry.number,
+        urgency=entry.urgency,
+        paper_copy=entry.paper_copy,
+        forwarded_by=entry.recipient_code,
+    )
+
+
+def _due(limit: int) -> Select[Delivery]:
+    return (
         select(Delivery)
         .where(Delivery.state == "pending", Delivery.next_attempt_at <= utcnow())
         .order_by(Delivery.urgency_rank, Delivery.created_at)
         .limit(limit)
     )
-    if not sqlite:
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+
+
+def _due_sources(session: Session, limit: int, peers: PeerDirectory) -> list[_Source]:
+    """What deliveries due to units served here hand over (peers verify for themselves)."""
+    sources: dict[tuple[str | None, str | None], _Source] = {}
+    for delivery in session.scalars(_due(limit)):
+        key = (delivery.document_id, delivery.source_entry_id)
+        if key not in sources and peers.for_code(delivery.recipient_code) is None:
+            sources[key] = _source_of(session, delivery)
+    return list(sources.values())
 
 
 def _number(document: Document) -> str | None:
@@ -339,25 +601,27 @@ def _number(document: Document) -> str | None:
     return f"{format_number(document.number)}/{document.notation}"
 
 
-def _arrive(
-    session: Session, delivery: Delivery, document: Document, report: dict[str, Any]
-) -> None:
-    """Make the recipient's inbox entry (status 01) and report 01 back to the sender."""
+def _arrive(session: Session, delivery: Delivery, source: _Source, report: dict[str, Any]) -> None:
+    """Make the recipient's inbox entry (status 01) and report 01 back to the sender.
+
+    A replacement marks the recipient's copy of the document it replaces.
+    """
     now = utcnow()
     entry = InboxEntry(
         id=_new_id(),
         consignment_id=delivery.consignment_id,
         recipient_code=delivery.recipient_code,
-        sender_code=document.sender_code,
-        document_ref=document.document_id or document.id,
-        source_document_id=document.id,
-        subject=document.subject,
-        doc_type=document.doc_type,
-        number=_number(document),
-        urgency=document.urgency,
+        sender_code=source.issuer_code,
+        document_ref=source.document_ref,
+        source_document_id=source.document_id,
+        forwarded_by=source.forwarded_by,
+        subject=source.subject,
+        doc_type=source.doc_type,
+        number=source.number,
+        urgency=source.urgency,
         urgency_rank=delivery.urgency_rank,
-        paper_copy=document.paper_copy,
-        pdf_sha256=document.current_sha256,
+        paper_copy=source.paper_copy,
+        pdf_sha256=source.sha256,
         verification=report,
         verified_valid=bool(report.get("valid")),
         status_code=Status.ARRIVED.value,
@@ -368,8 +632,30 @@ def _arrive(
     session.add(
         StatusEvent(inbox_entry_id=entry.id, code=Status.ARRIVED.value, actor=_SYSTEM, at=now)
     )
+    if source.replaces_id is not None:
+        _mark_replaced(
+            session,
+            select(InboxEntry).where(
+                InboxEntry.recipient_code == entry.recipient_code,
+                InboxEntry.source_document_id == source.replaces_id,
+            ),
+            entry,
+        )
     delivery.state, delivery.delivered_at = "delivered", now
     delivery.status_code, delivery.status_at = Status.ARRIVED.value, now
+
+
+def _mark_replaced(session: Session, earlier: Select[InboxEntry], entry: InboxEntry) -> None:
+    for old in session.scalars(earlier.where(InboxEntry.replaced_by.is_(None))):
+        if old.id != entry.id:
+            old.replaced_by = entry.id
+            audit.record(
+                session,
+                actor=_SYSTEM,
+                action="delivery.replaced",
+                target=old.id,
+                details={"by": entry.id, "document": entry.document_ref},
+            )
 
 
 def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
@@ -381,16 +667,20 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
     sqlite = services.settings.is_sqlite
     remote = _deliver_remote(services, batch) + _send_statuses(services, batch)
     with services.sessions() as session:
-        for document_id in _pending_documents(session, batch, services.peers):
-            document = session.get(Document, document_id)
-            if document is not None:
-                data = documents.document_pdf(document, services=services)
-                verdict_for(session, data=data, sender_code=document.sender_code, services=services)
+        for source in _due_sources(session, batch, services.peers):
+            verdict_for(
+                session,
+                data=services.blobs.get(source.sha256),
+                sender_code=source.issuer_code,
+                services=services,
+                mandate=source.mandate,
+            )
         session.rollback()
+        query = _due(batch)
+        if not sqlite:
+            query = query.with_for_update(skip_locked=True)
         claimed = [
-            d
-            for d in _claim(session, batch, sqlite=sqlite)
-            if not services.peers.for_code(d.recipient_code)
+            d for d in session.scalars(query) if not services.peers.for_code(d.recipient_code)
         ]
         if not claimed:
             session.rollback()
@@ -399,19 +689,20 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
         try:
             trust = _trust_key(services)
             for delivery in claimed:
-                document = session.get(Document, delivery.document_id)
-                if document is None:  # impossible with the foreign key; never deliver blindly
-                    raise NotFound("document_not_found", id=delivery.document_id)
-                data_sha = document.current_sha256
-                cached = session.get(VerdictCache, (data_sha, trust, document.sender_code))
+                source = _source_of(session, delivery)
+                key = _verdict_key(source.sha256, trust, source.issuer_code, source.mandate)
+                cached = session.get(VerdictCache, key)
                 if cached is None:  # trust changed meanwhile: verify now, under the claim
-                    data = documents.document_pdf(document, services=services)
                     report = _report(
-                        session, data, document.sender_code, services=services, mandate=True
+                        session,
+                        services.blobs.get(source.sha256),
+                        source.issuer_code,
+                        services=services,
+                        mandate=source.mandate,
                     )
                 else:
                     report = cached.report
-                _arrive(session, delivery, document, report)
+                _arrive(session, delivery, source, report)
             session.commit()
             return remote + WorkResult(len(ids), 0, 0)
         except Exception as exc:
@@ -471,9 +762,7 @@ def _deliver_remote(services: Services, limit: int) -> WorkResult:
                     session.rollback()
                     continue
                 consignment = delivery.consignment_id
-                package = edxml_package(
-                    session, delivery.document_id, services=services, actor=None, only=code
-                )
+                package = delivery_package(session, delivery_id, services=services)
                 session.rollback()  # nothing held while the peer answers
                 receipt = _post(
                     peer, package, consignment, timeout=services.settings.peer_timeout_seconds
@@ -495,6 +784,29 @@ def _deliver_remote(services: Services, limit: int) -> WorkResult:
                 result += WorkResult(1, 0, 0)
             session.commit()
     return result
+
+
+def _outbox_message(session: Session, row: StatusOutbox) -> bytes | None:
+    """What a status-outbox row sends: its prepared message, or a status built now."""
+    if row.message is not None:
+        return row.message
+    entry = session.get(InboxEntry, row.inbox_entry_id) if row.inbox_entry_id else None
+    if entry is None:
+        return None
+    recipient = session.get(Unit, entry.recipient_code)
+    return edxml.build_status(
+        edxml.StatusMessage(
+            sender=_organ(recipient) if recipient else edxml.Organ(entry.recipient_code),
+            response_organ_id=entry.sender_code,
+            response_code=entry.number or "",
+            response_date=None,
+            response_document_id=entry.document_ref,
+            status_code=row.code,
+            description=row.description,
+            timestamp=datetime.now(VN_TZ).replace(tzinfo=None),
+            staff=row.staff,
+        )
+    )
 
 
 def _send_statuses(services: Services, limit: int) -> WorkResult:
@@ -521,22 +833,7 @@ def _send_statuses(services: Services, limit: int) -> WorkResult:
                 blocked.add(row.consignment_id)
                 continue
             blocked.add(row.consignment_id)  # one per consignment and pass
-            entry = session.get(InboxEntry, row.inbox_entry_id)
-            recipient = session.get(Unit, entry.recipient_code) if entry else None
-            message = None
-            if entry is not None:
-                message = edxml.StatusMessage(
-                    sender=_organ(recipient) if recipient else edxml.Organ(entry.recipient_code),
-                    response_organ_id=entry.sender_code,
-                    response_code=entry.number or "",
-                    response_date=None,
-                    response_document_id=entry.document_ref,
-                    status_code=row.code,
-                    description=row.description,
-                    timestamp=datetime.now(VN_TZ).replace(tzinfo=None),
-                    staff=row.staff,
-                )
-            work.append((row.id, row.peer, row.consignment_id, message))
+            work.append((row.id, row.peer, row.consignment_id, _outbox_message(session, row)))
         session.rollback()  # nothing held while peers answer
         for row_id, peer_name, consignment, message in work:
             peer = services.peers.by_name(peer_name)
@@ -544,12 +841,7 @@ def _send_statuses(services: Services, limit: int) -> WorkResult:
             try:
                 if peer is None or message is None:
                     raise RuntimeError(f"peer {peer_name} is no longer configured")
-                _post(
-                    peer,
-                    edxml.build_status(message),
-                    consignment,
-                    timeout=services.settings.peer_timeout_seconds,
-                )
+                _post(peer, message, consignment, timeout=services.settings.peer_timeout_seconds)
             except Exception as exc:
                 logger.warning("status to peer %s failed: %s", peer_name, exc)
                 error = repr(exc)[:500]
@@ -572,40 +864,35 @@ def _send_statuses(services: Services, limit: int) -> WorkResult:
 def receive_edxml(
     session: Session, data: bytes, *, consignment_id: str, peer: Peer, services: Services
 ) -> dict[str, Any]:
-    """A peer delivers a document, or reports a status of one we sent.
+    """A peer delivers a document (new, or replacing an earlier one), withdraws one, or
+    reports a status of one we sent.
 
     Documents: the PDF is verified here, the entry made with status 01 (answered as the
     receipt); a consignment seen before gets its first receipt and creates nothing.
+    A revocation (``X-Consignment-Id`` = the delivery withdrawn) freezes the entry and
+    whatever was forwarded from it; one that comes before its document is remembered, and
+    the document, should it come later, creates nothing.
 
     :raises InvalidInput: ``edxml_refused`` / ``edxml_too_large``, ``recipient_not_here``,
         ``edxml_unsupported``.
     :raises NotFound: ``delivery_not_found`` (a status about nothing we sent to that peer).
+    :raises Conflict: ``status_move_not_allowed`` (a status going backwards).
     """
     consignment = consignment_id.strip()[:36]
     if not consignment:
         raise invalid_field("X-Consignment-Id", "reason_non_empty")
     message = edxml.parse_package(data)
     if isinstance(message, edxml.StatusMessage):
-        status = parse_status(message.status_code)
-        delivery = session.scalar(
-            select(Delivery).where(Delivery.consignment_id == consignment).with_for_update()
-        )
-        if delivery is None or services.peers.for_code(delivery.recipient_code) != peer:
-            raise NotFound("delivery_not_found", id=consignment)
-        delivery.status_code, delivery.status_at = status.value, utcnow()
-        audit.record(
-            session,
-            actor=f"peer:{peer.name}",
-            action="delivery.status",
-            target=delivery.id,
-            details={"code": status.value, "description": message.description[:200]},
-        )
-        session.commit()
-        return {"status_code": status.value}
+        return _receive_status(session, message, consignment, peer, services=services)
+    if message.business.doc_type == 1:
+        return _receive_revocation(session, message, consignment, peer, services=services)
     existing = session.scalar(select(InboxEntry).where(InboxEntry.consignment_id == consignment))
     if existing is not None:
         return {"status_code": Status.ARRIVED.value, "delivery_id": existing.id, "repeat": True}
-    if message.business.doc_type != 0:
+    withdrawn = session.get(RevokedConsignment, consignment)
+    if withdrawn is not None and withdrawn.source_peer == peer.name:
+        return {"status_code": None, "delivery_id": None, "repeat": False, "revoked": True}
+    if message.business.doc_type not in (0, 3):
         raise InvalidInput(
             "edxml_unsupported", what=f"BussinessDocType {message.business.doc_type}"
         )
@@ -627,6 +914,7 @@ def receive_edxml(
         session, data=pdf, sender_code=message.sender.organ_id, services=services, mandate=False
     )
     urgency = _URGENCY_OF_PRIORITY.get(message.priority, "normal")
+    last_hop = message.trace[-1][0] if message.trace else ""
     now = utcnow()
     entry = InboxEntry(
         id=_new_id(),
@@ -635,6 +923,7 @@ def receive_edxml(
         sender_code=message.sender.organ_id[:13],
         document_ref=message.document_id[:80],
         source_peer=peer.name,
+        forwarded_by=last_hop[:13] if last_hop not in ("", message.sender.organ_id) else None,
         subject=message.subject[:500],
         doc_type=next((k for k, v in DOC_TYPES.items() if v == message.type_name), "CV"),
         number=f"{message.code_number}/{message.code_notation}"[:40],
@@ -653,6 +942,21 @@ def receive_edxml(
             inbox_entry_id=entry.id, code=Status.ARRIVED.value, actor=f"peer:{peer.name}", at=now
         )
     )
+    if message.business.doc_type == 3:
+        replaced = [
+            ref[:80]
+            for ref, organs in message.business.replaced
+            if not organs or entry.recipient_code in organs
+        ]
+        _mark_replaced(
+            session,
+            select(InboxEntry).where(
+                InboxEntry.recipient_code == entry.recipient_code,
+                InboxEntry.source_peer == peer.name,
+                InboxEntry.document_ref.in_(replaced),
+            ),
+            entry,
+        )
     try:
         session.commit()
     except IntegrityError:  # the same consignment, delivered twice at once: the first wins
@@ -662,6 +966,179 @@ def receive_edxml(
             raise
         return {"status_code": Status.ARRIVED.value, "delivery_id": first.id, "repeat": True}
     return {"status_code": Status.ARRIVED.value, "delivery_id": entry.id, "repeat": False}
+
+
+def _receive_status(
+    session: Session,
+    message: edxml.StatusMessage,
+    consignment: str,
+    peer: Peer,
+    *,
+    services: Services,
+) -> dict[str, Any]:
+    status = parse_status(message.status_code)
+    delivery = session.scalar(
+        select(Delivery).where(Delivery.consignment_id == consignment).with_for_update()
+    )
+    if delivery is None or services.peers.for_code(delivery.recipient_code) != peer:
+        raise NotFound("delivery_not_found", id=consignment)
+    current = Status(delivery.status_code) if delivery.status_code else None
+    if not follows(current, status):
+        raise Conflict("status_move_not_allowed", current=current or "", new=status.value)
+    delivery.status_code, delivery.status_at = status.value, utcnow()
+    audit.record(
+        session,
+        actor=f"peer:{peer.name}",
+        action="delivery.status",
+        target=delivery.id,
+        details={"code": status.value, "description": message.description[:200]},
+    )
+    session.commit()
+    return {"status_code": status.value}
+
+
+def _receive_revocation(
+    session: Session,
+    message: edxml.DocumentPackage,
+    consignment: str,
+    peer: Peer,
+    *,
+    services: Services,
+) -> dict[str, Any]:
+    reason = message.business.reason.strip()[:1000] or "—"
+    entry = session.scalar(
+        select(InboxEntry).where(InboxEntry.consignment_id == consignment).with_for_update()
+    )
+    if entry is not None and entry.source_peer != peer.name:
+        raise NotFound("delivery_not_found", id=consignment)
+    now = utcnow()
+    if session.get(RevokedConsignment, consignment) is None:
+        session.add(
+            RevokedConsignment(
+                consignment_id=consignment, source_peer=peer.name, reason=reason, revoked_at=now
+            )
+        )
+    if entry is not None and entry.revoked_at is None:
+        _freeze(session, entry, reason, actor=f"peer:{peer.name}", now=now, services=services)
+    try:
+        session.commit()
+    except IntegrityError:  # the same notice twice at once: the first did it
+        session.rollback()
+    return {"revoked": True, "delivery_id": entry.id if entry is not None else None}
+
+
+# --- revocation ---------------------------------------------------------------------------
+
+
+def revoke_document(
+    session: Session, document_id: str, *, actor: Actor, reason: object, services: Services
+) -> Document:
+    """Clerk: withdraw a sent document (edXML business type 1, ND 30 Điều 18.4.b).
+
+    The sender's copy is frozen and never sent again; deliveries not yet made are stopped;
+    every recipient's copy here is frozen, its file no longer served (metadata and trail
+    kept), and so is whatever the recipients forwarded from it; peers get a revocation
+    notice through the status outbox. Revoking again changes nothing.
+
+    :raises NotFound: ``document_not_found``.
+    :raises InvalidInput: ``invalid_field`` (a reason is required).
+    :raises Conflict: ``document_not_sent``.
+    """
+    require_role(actor, Role.CLERK)
+    document = session.get(Document, document_id[:32], with_for_update=True)
+    if document is None or document.sender_code != actor.unit_code:
+        raise NotFound("document_not_found", id=document_id[:40])
+    note = reason.strip()[:1000] if isinstance(reason, str) and reason.strip() else None
+    if note is None:
+        raise invalid_field("reason", "reason_required_for_revocation")
+    if document.sent_at is None:
+        raise Conflict("document_not_sent", id=document.id)
+    if document.revoked_at is not None:
+        return document
+    now = utcnow()
+    document.revoked_at, document.revoked_by, document.revoked_reason = now, actor.username, note
+    deliveries = session.scalars(
+        select(Delivery).where(Delivery.document_id == document.id).with_for_update()
+    ).all()
+    _revoke_deliveries(session, deliveries, note, actor=actor.username, now=now, services=services)
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.revoke",
+        target=document.id,
+        details={"reason": note[:200], "deliveries": len(deliveries)},
+    )
+    session.commit()
+    return document
+
+
+def _revoke_deliveries(
+    session: Session,
+    deliveries: Sequence[Delivery],
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+    services: Services,
+) -> None:
+    """Stop what has not gone, freeze what arrived here, tell peers about the rest."""
+    for delivery in deliveries:
+        if delivery.state == "revoked":
+            continue
+        delivery.state = "revoked"
+        peer = services.peers.for_code(delivery.recipient_code)
+        if peer is not None:  # told even if never delivered: a post may be on its way
+            notice = delivery_package(
+                session,
+                delivery.id,
+                services=services,
+                business=edxml.Business(doc_type=1, reason=reason, staff=actor),
+            )
+            session.add(
+                StatusOutbox(
+                    peer=peer.name,
+                    consignment_id=delivery.consignment_id,
+                    inbox_entry_id=None,
+                    code="",
+                    message=notice,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+            continue
+        entry = session.scalar(
+            select(InboxEntry)
+            .where(InboxEntry.consignment_id == delivery.consignment_id)
+            .with_for_update()
+        )
+        if entry is not None and entry.revoked_at is None:
+            _freeze(session, entry, reason, actor=actor, now=now, services=services)
+
+
+def _freeze(
+    session: Session,
+    entry: InboxEntry,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+    services: Services,
+) -> None:
+    """A recipient's copy withdrawn: no more moves, file not served; forwards follow."""
+    entry.revoked_at, entry.revoked_reason = now, reason
+    audit.record(
+        session,
+        actor=actor,
+        action="delivery.revoked",
+        target=entry.id,
+        details={"reason": reason[:200], "document": entry.document_ref},
+    )
+    forwarded = session.scalars(
+        select(Delivery).where(Delivery.source_entry_id == entry.id).with_for_update()
+    ).all()
+    _revoke_deliveries(session, forwarded, reason, actor=actor, now=now, services=services)
 
 
 def _back_off(session: Session, ids: Sequence[str], error: str) -> WorkResult:
@@ -711,32 +1188,120 @@ def list_inbox(
     ).all()
 
 
-def list_outbox(
-    session: Session, *, actor: Actor, status: str | None = None
-) -> Sequence[tuple[Delivery, Document]]:
-    """What the actor's unit sent: every recipient's delivery and latest status."""
+@dataclass(frozen=True)
+class OutboxItem:
+    """One recipient of something the unit sent (its own document, or one it forwarded)."""
+
+    delivery: Delivery
+    subject: str
+    number: str | None
+    document_ref: str | None
+    urgency: str
+    #: The sender's document row (its own documents), or the inbox entry it forwarded.
+    document_id: str | None
+    forwarded_entry_id: str | None
+
+
+def list_outbox(session: Session, *, actor: Actor, status: str | None = None) -> list[OutboxItem]:
+    """What the actor's unit sent or forwarded: every recipient's delivery and status."""
     query = (
-        select(Delivery, Document)
-        .join(Document, Document.id == Delivery.document_id)
-        .where(Document.sender_code == actor.unit_code)
+        select(Delivery, Document, InboxEntry)
+        .outerjoin(Document, Document.id == Delivery.document_id)
+        .outerjoin(InboxEntry, InboxEntry.id == Delivery.source_entry_id)
+        .where(Delivery.from_code == actor.unit_code)
     )
     if status:
         query = query.where(Delivery.status_code == parse_status(status).value)
     rows = session.execute(
         query.order_by(Delivery.created_at.desc(), Delivery.recipient_code).limit(2000)
     ).all()
-    return [(r[0], r[1]) for r in rows]
+    items = []
+    for delivery, document, entry in rows:
+        if document is not None:
+            items.append(
+                OutboxItem(
+                    delivery=delivery,
+                    subject=document.subject,
+                    number=_number(document),
+                    document_ref=document.document_id,
+                    urgency=document.urgency,
+                    document_id=document.id,
+                    forwarded_entry_id=None,
+                )
+            )
+        elif entry is not None:
+            items.append(
+                OutboxItem(
+                    delivery=delivery,
+                    subject=entry.subject,
+                    number=entry.number,
+                    document_ref=entry.document_ref,
+                    urgency=entry.urgency,
+                    document_id=None,
+                    forwarded_entry_id=entry.id,
+                )
+            )
+    return items
 
 
-def get_inbox_entry(session: Session, entry_id: str, *, actor: Actor) -> InboxEntry:
+def forwarded_from(session: Session, entry: InboxEntry) -> Sequence[Delivery]:
+    """Where the unit forwarded an entry to, by recipient."""
+    return session.scalars(
+        select(Delivery)
+        .where(Delivery.source_entry_id == entry.id)
+        .order_by(Delivery.recipient_code)
+    ).all()
+
+
+def get_inbox_entry(
+    session: Session, entry_id: str, *, actor: Actor, for_update: bool = False
+) -> InboxEntry:
     """An entry of the actor's unit's inbox.
 
     :raises NotFound: ``delivery_not_found`` (also for another unit's entries).
     """
-    entry = session.get(InboxEntry, entry_id[:32])
+    entry = session.get(InboxEntry, entry_id[:32], with_for_update=for_update)
     if entry is None or entry.recipient_code != actor.unit_code:
         raise NotFound("delivery_not_found", id=entry_id[:40])
     return entry
+
+
+def entry_file(session: Session, entry_id: str, *, actor: Actor, services: Services) -> bytes:
+    """The arrived PDF, unchanged; not served once the sender revoked it.
+
+    :raises NotFound: ``delivery_not_found``; :raises Gone: ``document_revoked``.
+    """
+    entry = get_inbox_entry(session, entry_id, actor=actor)
+    if entry.revoked_at is not None:
+        raise Gone("document_revoked", id=entry.document_ref, reason=entry.revoked_reason or "")
+    return services.blobs.get(entry.pdf_sha256)
+
+
+#: Statuses at which the unit has taken the document in and may pass it on.
+_FORWARDABLE = frozenset(
+    {Status.ACCEPTED.value, Status.ASSIGNED.value, Status.PROCESSING.value, Status.DONE.value}
+)
+
+
+def forward_targets(session: Session, entry: InboxEntry, *, actor: Actor) -> list[Unit]:
+    """The units the actor may forward an entry to now (its unit's children), or none."""
+    if (
+        not actor.has(Role.CLERK)
+        or entry.recipient_code != actor.unit_code
+        or entry.status_code not in _FORWARDABLE
+        or entry.revoked_at is not None
+        or entry.replaced_by is not None
+    ):
+        return []
+    return directory.resolve_recipients(session, [f"children:{entry.recipient_code}"])
+
+
+def _check_not_frozen(entry: InboxEntry) -> None:
+    """:raises Gone: ``document_revoked``; :raises Conflict: ``document_replaced``."""
+    if entry.revoked_at is not None:
+        raise Gone("document_revoked", id=entry.document_ref, reason=entry.revoked_reason or "")
+    if entry.replaced_by is not None:
+        raise Conflict("document_replaced", id=entry.document_ref)
 
 
 def status_history(session: Session, entry: InboxEntry) -> Sequence[StatusEvent]:
@@ -794,6 +1359,8 @@ _OFFERED = (
 def allowed_moves(entry: InboxEntry, actor: Actor) -> list[Status]:
     """What ``actor`` may do with an entry of its unit now (the same rules as
     :func:`change_status`, asked without changing anything)."""
+    if entry.revoked_at is not None or entry.replaced_by is not None:
+        return []
     before = Status(entry.status_before_take_back) if entry.status_before_take_back else None
     moves = []
     for code in _OFFERED:
@@ -839,6 +1406,7 @@ def change_status(
     now = utcnow()
     entry = session.get(InboxEntry, item_id[:32], with_for_update=True)
     if entry is not None and entry.recipient_code == actor.unit_code:
+        _check_not_frozen(entry)
         if status not in RECIPIENT_MOVES:
             raise Conflict("status_move_not_allowed", current=entry.status_code, new=status.value)
         _check_recipient_role(entry, status, actor)
@@ -861,8 +1429,7 @@ def change_status(
             entry.status_before_take_back = None
     else:
         delivery = session.get(Delivery, item_id[:32], with_for_update=True)
-        document = session.get(Document, delivery.document_id) if delivery else None
-        if delivery is None or document is None or document.sender_code != actor.unit_code:
+        if delivery is None or delivery.from_code != actor.unit_code:
             raise NotFound("delivery_not_found", id=item_id[:40])
         if status not in SENDER_MOVES:
             raise Conflict(
@@ -878,6 +1445,7 @@ def change_status(
             raise Conflict(
                 "status_move_not_allowed", current=delivery.status_code or "", new=status.value
             )
+        _check_not_frozen(entry)
         current = Status(entry.status_code)
         entry.status_code = check_move(current, status).value
         entry.status_before_take_back = current.value

@@ -31,6 +31,7 @@ __all__ = [
     "DocumentSignature",
     "InboxEntry",
     "NumberCounter",
+    "RevokedConsignment",
     "RoleHistory",
     "SigningSession",
     "StatusEvent",
@@ -250,6 +251,12 @@ class Document(Base):
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verified_sha256: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: An earlier document of the same unit that this one replaces (edXML business type 3).
+    replaces_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("documents.id"))
+    #: Withdrawn by the sender (edXML business type 1): frozen, never sent again.
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_reason: Mapped[str | None] = mapped_column(String(1000))
     signatures: Mapped[list[DocumentSignature]] = relationship(
         back_populates="document", order_by="DocumentSignature.id", lazy="selectin"
     )
@@ -346,17 +353,28 @@ class Delivery(Base):
     A worker takes pending rows (urgent first), hands the document over and marks the row
     delivered; the same ``consignment_id`` is used on every attempt, so a receiver that sees
     it again creates nothing. ``status_code`` is the latest status the recipient reported.
+
+    What travels is either a document of ``from_code`` (``document_id``) or, when a unit
+    forwards what it received to its children, that inbox entry's file (``source_entry_id``),
+    unchanged. ``state``: pending | delivered | failed | revoked.
     """
 
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("document_id", "recipient_code", name="document_recipient"),
+        UniqueConstraint("source_entry_id", "recipient_code", name="forward_recipient"),
         Index("ix_deliveries_pending", "state", "urgency_rank", "next_attempt_at"),
+        CheckConstraint("(document_id IS NULL) <> (source_entry_id IS NULL)", name="one_source"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    document_id: Mapped[str] = mapped_column(
+    #: The unit that sent it (the issuer, or the unit that forwarded it).
+    from_code: Mapped[str] = mapped_column(String(13), index=True)
+    document_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("documents.id", ondelete="RESTRICT"), index=True
+    )
+    source_entry_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("inbox_entries.id", ondelete="RESTRICT"), index=True
     )
     recipient_code: Mapped[str] = mapped_column(
         String(13), ForeignKey("units.code", ondelete="RESTRICT")
@@ -394,6 +412,8 @@ class InboxEntry(Base):
     source_document_id: Mapped[str | None] = mapped_column(String(32))
     #: The peer server it came from (statuses go back there), when not from this server.
     source_peer: Mapped[str | None] = mapped_column(String(64))
+    #: The unit that forwarded it here (its parent), when not sent by the issuer itself.
+    forwarded_by: Mapped[str | None] = mapped_column(String(13))
     subject: Mapped[str] = mapped_column(String(500))
     doc_type: Mapped[str] = mapped_column(String(8))
     number: Mapped[str | None] = mapped_column(String(40))
@@ -408,6 +428,11 @@ class InboxEntry(Base):
     status_before_take_back: Mapped[str | None] = mapped_column(String(2))
     assignee: Mapped[str | None] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Withdrawn by the sender: frozen, its file no longer served (metadata and trail kept).
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(1000))
+    #: Replaced by a later document (edXML business type 3): frozen, file kept for the trail.
+    replaced_by: Mapped[str | None] = mapped_column(String(32))
 
 
 class StatusEvent(Base):
@@ -446,10 +471,12 @@ class StatusOutbox(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     peer: Mapped[str] = mapped_column(String(64))
     consignment_id: Mapped[str] = mapped_column(String(36))
-    inbox_entry_id: Mapped[str] = mapped_column(
+    inbox_entry_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("inbox_entries.id", ondelete="RESTRICT")
     )
     code: Mapped[str] = mapped_column(String(2))
+    #: A message built when it was queued (a revocation notice), sent as it is.
+    message: Mapped[bytes | None] = mapped_column(LargeBinary)
     description: Mapped[str] = mapped_column(String(1000), default="")
     staff: Mapped[str] = mapped_column(String(64), default="")
     state: Mapped[str] = mapped_column(String(16), default="pending")
@@ -457,3 +484,15 @@ class StatusOutbox(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RevokedConsignment(Base):
+    """A peer withdrew a consignment: kept even when the document never arrived, so that a
+    late arrival of it creates nothing."""
+
+    __tablename__ = "revoked_consignments"
+
+    consignment_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source_peer: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,7 @@ from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
 from docexchange.services.authz import role_set
+from docexchange.services.exchange import OutboxItem
 from docexchange.storage.models import (
     Delivery,
     Document,
@@ -115,12 +116,25 @@ def document_to_dict(
         "created_at": document.created_at.isoformat(),
         "issued_at": document.issued_at.isoformat() if document.issued_at else None,
         "recipients": [
-            {"code": d.recipient_code, "status_code": d.status_code, "delivery_id": d.id}
+            {
+                "code": d.recipient_code,
+                "status_code": d.status_code,
+                "delivery_id": d.id,
+                "state": d.state,
+            }
             for d in deliveries
         ]
         if deliveries
         else [{"code": r, "status_code": None} for r in document.recipients],
         "sent_at": document.sent_at.isoformat() if document.sent_at else None,
+        "replaces": document.replaces_id,
+        "revoked": None
+        if document.revoked_at is None
+        else {
+            "at": document.revoked_at.isoformat(),
+            "by": document.revoked_by,
+            "reason": document.revoked_reason,
+        },
         "signatures": [
             {
                 "kind": s.kind,
@@ -197,29 +211,44 @@ def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, A
         "assignee": entry.assignee,
         "sha256": entry.pdf_sha256,
         "verification": _verdict_summary(entry.verification),
+        "forwarded_by": entry.forwarded_by,
+        "revoked": None
+        if entry.revoked_at is None
+        else {"at": entry.revoked_at.isoformat(), "reason": entry.revoked_reason},
+        "replaced_by": entry.replaced_by,
     }
     if full:
         out["verification"] = {**_with_reasons(entry.verification), **out["verification"]}
     return out
 
 
-def outbox_item_to_dict(delivery: Delivery, document: Document) -> dict[str, Any]:
-    """An outbox item: one recipient of a sent document and its latest status."""
+def outbox_item_to_dict(item: OutboxItem) -> dict[str, Any]:
+    """An outbox item: one recipient of a sent (or forwarded) document and its status."""
+    delivery = item.delivery
     return {
         "delivery_id": delivery.id,
-        "document_id": document.document_id,
-        "number": (
-            f"{format_number(document.number)}/{document.notation}" if document.number else None
-        ),
-        "subject": document.subject,
-        "sender_code": document.sender_code,
+        "document_id": item.document_ref,
+        "number": item.number,
+        "subject": item.subject,
+        "sender_code": delivery.from_code,
         "recipient_code": delivery.recipient_code,
-        "urgency": document.urgency,
+        "urgency": item.urgency,
+        "forwarded": item.forwarded_entry_id is not None,
         "state": delivery.state,
         "attempts": delivery.attempts,
         "received_at": delivery.delivered_at.isoformat() if delivery.delivered_at else None,
         "status_code": delivery.status_code,
         "status_at": delivery.status_at.isoformat() if delivery.status_at else None,
+    }
+
+
+def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
+    """A delivery as a send or a forward answers it."""
+    return {
+        "delivery_id": delivery.id,
+        "recipient_code": delivery.recipient_code,
+        "state": delivery.state,
+        "status_code": delivery.status_code,
     }
 
 

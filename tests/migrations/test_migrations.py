@@ -67,3 +67,30 @@ def test_the_audit_chain_head_is_seeded(fresh_engine: Engine) -> None:
     with fresh_engine.connect() as conn:
         rows = conn.exec_driver_sql("SELECT id, seq, hash FROM audit_head").all()
     assert rows == [(1, 0, "0" * 64)]
+
+
+def test_deliveries_made_before_forwarding_name_their_sender(fresh_engine: Engine) -> None:
+    """0011: ``from_code`` of existing deliveries is their document's issuer."""
+    migrate(fresh_engine, "0010")
+    now = "2026-11-26 08:00:00"
+    with fresh_engine.begin() as conn:
+        for code in ("000.00.00.H45", "000.21.12.H45"):
+            conn.exec_driver_sql(
+                "INSERT INTO units (code, name, abbreviation, level, created_at, updated_at) "
+                f"VALUES ('{code}', 'x', 'UBND', 'province', '{now}', '{now}')"
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO documents (id, sender_code, created_by, subject, doc_type, urgency, "
+            "secrecy, paper_copy, recipients, state, pages, original_sha256, current_sha256, "
+            f"created_at) VALUES ('d1', '000.00.00.H45', 'u', 's', 'CV', 'normal', 'none', "
+            f"false, '[]', 'issued', 1, 'a', 'a', '{now}')"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO deliveries (id, document_id, recipient_code, consignment_id, "
+            "urgency_rank, state, attempts, next_attempt_at, created_at) VALUES "
+            f"('x1', 'd1', '000.21.12.H45', 'c1', 3, 'delivered', 0, '{now}', '{now}')"
+        )
+    migrate(fresh_engine, "0011")
+    with fresh_engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, from_code, source_entry_id FROM deliveries").all()
+    assert rows == [("x1", "000.00.00.H45", None)]

@@ -254,3 +254,38 @@ def test_a_commune_clerk_receives_checks_and_accepts_in_the_browser(
     status = wait.until(ec.presence_of_element_located((By.ID, "status")))
     assert status.text == "03 đã tiếp nhận"
     assert "03 đã tiếp nhận — cm.vanthu" in browser.find_element(By.ID, "history").text
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+def test_a_district_clerk_accepts_and_forwards_to_a_commune_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, services: Services, client: Any, as_user: Any
+) -> None:
+    """The province sends to the district; its clerk accepts and forwards to one commune."""
+    from docexchange.services import exchange
+    from tests.web.test_documents import signed_and_issued
+
+    body = signed_and_issued(client, as_user, recipients=["000.00.12.H45"])
+    assert (
+        client.post(f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu"))
+    ).status_code == 202
+    assert exchange.deliver_pending(services).delivered == 1
+
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "username").send_keys("dh.vanthu")
+    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+    click_and_load(browser, By.ID, "submit")
+    click_and_load(browser, By.ID, "nav-inbox")
+    click_and_load(browser, By.LINK_TEXT, "Về việc thử nghiệm ký số")
+    assert not browser.find_elements(By.ID, "forward")  # not before it is accepted
+    click_and_load(browser, By.ID, "move-03")
+    wait.until(ec.presence_of_element_located((By.ID, "forward")))
+    browser.find_element(By.CSS_SELECTOR, "#forward input[value='000.21.12.H45']").click()
+    click_and_load(browser, By.ID, "forward-send")
+    alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "[role=alert]")))
+    assert "Đã chuyển tiếp" in alert.text
+    assert exchange.deliver_pending(services).delivered == 1
+    browser.refresh()
+    forwarded = wait.until(ec.presence_of_element_located((By.ID, "forwarded")))
+    assert "000.21.12.H45" in forwarded.text and "01 đã đến" in forwarded.text
+    assert "000.22.12.H45" not in forwarded.text

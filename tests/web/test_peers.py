@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from docexchange.envelopes import edxml
 from docexchange.services import exchange
 from docexchange.services.container import Services, build_services
 from docexchange.services.demo import DEMO_PASSWORD, apply_demo
@@ -56,13 +59,20 @@ def _login(client: FlaskClient, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {body['token']}"}
 
 
-def test_two_servers_exchange_a_document_and_its_statuses(
-    client: FlaskClient,
-    as_user: Any,
-    services: Services,
-    fresh_database: Database,
-    tmp_path: Path,
-) -> None:
+@dataclass
+class TwoServers:
+    a: Services
+    b: Services
+    client_a: FlaskClient
+    client_b: FlaskClient
+    a_to_b: str
+    b_to_a: str
+
+
+@contextmanager
+def _two_servers(services: Services, database: Database, tmp_path: Path) -> Iterator[TwoServers]:
+    """This run's server A (the province) and a server B serving the two communes, both
+    listening on loopback and knowing each other as peers."""
     a_to_b, b_to_a = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     port_a, port_b = free_port(), free_port()
     server_a = _with_peer(
@@ -75,7 +85,7 @@ def test_two_servers_exchange_a_document_and_its_statuses(
             outbound_token=a_to_b,
         ),
     )
-    settings_b = make_settings(tmp_path / "b", fresh_database)
+    settings_b = make_settings(tmp_path / "b", database)
     plain_b = build_services(settings_b)
     migrate(plain_b.engine)
     with plain_b.sessions() as session:
@@ -95,11 +105,26 @@ def test_two_servers_exchange_a_document_and_its_statuses(
             outbound_token=b_to_a,
         ),
     )
-    app_b = create_app(services=server_b)
-    with (
-        serve_in_thread(create_app(services=server_a), port_a),
-        serve_in_thread(app_b, port_b),
-    ):
+    app_a, app_b = create_app(services=server_a), create_app(services=server_b)
+    try:
+        with serve_in_thread(app_a, port_a), serve_in_thread(app_b, port_b):
+            yield TwoServers(
+                server_a, server_b, app_a.test_client(), app_b.test_client(), a_to_b, b_to_a
+            )
+    finally:
+        plain_b.verifier.close()
+        plain_b.engine.dispose()
+
+
+def test_two_servers_exchange_a_document_and_its_statuses(
+    client: FlaskClient,
+    as_user: Any,
+    services: Services,
+    fresh_database: Database,
+    tmp_path: Path,
+) -> None:
+    with _two_servers(services, fresh_database, tmp_path) as two:
+        server_a, server_b, client_b, a_to_b = two.a, two.b, two.client_b, two.a_to_b
         body = signed_and_issued(
             client, as_user, recipients=["communes:000.00.12.H45"], paper_copy=False
         )
@@ -116,7 +141,6 @@ def test_two_servers_exchange_a_document_and_its_statuses(
             COMMUNES[1]: ("delivered", "01"),
         }
 
-        client_b = app_b.test_client()
         clerk_b = _login(client_b, "cm.vanthu")
         [arrived] = client_b.get("/api/v1/inbox", headers=clerk_b).get_json()["items"]
         assert arrived["document_id"] == body["document_id"]
@@ -155,9 +179,7 @@ def test_two_servers_exchange_a_document_and_its_statuses(
                 select(Delivery).where(Delivery.recipient_code == COMMUNES[0])
             )
             assert delivery is not None
-            package = exchange.edxml_package(
-                session, delivery.document_id, services=server_a, actor=None, only=COMMUNES[0]
-            )
+            package = exchange.delivery_package(session, delivery.id, services=server_a)
             consignment = delivery.consignment_id
         headers = {"Authorization": f"Bearer {a_to_b}", "X-Consignment-Id": consignment}
         replay = client_b.post("/api/v1/exchange/edxml", data=package, headers=headers)
@@ -179,8 +201,103 @@ def test_two_servers_exchange_a_document_and_its_statuses(
             headers={**headers, "X-Consignment-Id": "y"},
         )
         assert (garbage.status_code, error_code(garbage)) == (422, "edxml_refused")
-    plain_b.verifier.close()
-    plain_b.engine.dispose()
+
+
+def test_revocation_and_replacement_travel_to_a_peer(
+    client: FlaskClient,
+    as_user: Any,
+    services: Services,
+    fresh_database: Database,
+    tmp_path: Path,
+) -> None:
+    sender = as_user("pt.vanthu")
+
+    def send(recipients: list[str], **extra: Any) -> dict[str, Any]:
+        body = signed_and_issued(client, as_user, recipients=recipients)
+        sent = two.client_a.post(f"/api/v1/documents/{body['id']}/send", json=extra, headers=sender)
+        assert sent.status_code == 202
+        result: dict[str, Any] = body
+        return result
+
+    def revoke(document: dict[str, Any], reason: str) -> None:
+        revoked = two.client_a.post(  # the sender's server, which knows its peer
+            f"/api/v1/documents/{document['id']}/revoke", json={"reason": reason}, headers=sender
+        )
+        assert revoked.status_code == 200
+
+    with _two_servers(services, fresh_database, tmp_path) as two:
+        first = send(list(COMMUNES))
+        assert exchange.deliver_pending(two.a).delivered == 2
+        clerk_b = _login(two.client_b, "cm.vanthu")
+        [old] = two.client_b.get("/api/v1/inbox", headers=clerk_b).get_json()["items"]
+        accepted = two.client_b.post(
+            f"/api/v1/deliveries/{old['delivery_id']}/status", json={"code": "03"}, headers=clerk_b
+        )
+        assert accepted.status_code == 200
+        assert exchange.deliver_pending(two.b).delivered == 1  # 03 reported to A
+
+        # A status going backwards (01 after 03) is refused by the sender's server.
+        with two.a.sessions() as session:
+            delivery = session.scalar(
+                select(Delivery).where(Delivery.recipient_code == COMMUNES[0])
+            )
+            assert delivery is not None and delivery.status_code == "03"
+            consignment = delivery.consignment_id
+        backwards = edxml.build_status(
+            edxml.StatusMessage(
+                sender=edxml.Organ(COMMUNES[0]),
+                response_organ_id="000.00.00.H45",
+                response_code=first["number"],
+                response_date=None,
+                response_document_id=first["document_id"],
+                status_code="01",
+                description="",
+                timestamp=None,
+            )
+        )
+        refused = two.client_a.post(
+            "/api/v1/exchange/edxml",
+            data=backwards,
+            headers={"Authorization": f"Bearer {two.b_to_a}", "X-Consignment-Id": consignment},
+        )
+        assert (refused.status_code, error_code(refused)) == (409, "status_move_not_allowed")
+
+        # A replacement arrives on B and marks the earlier copy there.
+        second = send(list(COMMUNES), replaces=first["id"])
+        assert exchange.deliver_pending(two.a).delivered == 2
+        items = two.client_b.get("/api/v1/inbox", headers=clerk_b).get_json()["items"]
+        by_ref = {i["document_id"]: i for i in items}
+        new = by_ref[second["document_id"]]
+        assert by_ref[first["document_id"]]["replaced_by"] == new["delivery_id"]
+        assert new["verification"]["valid"] is True
+
+        # A revocation reaches B through the status outbox and freezes both copies there.
+        revoke(second, "Sai số liệu")
+        assert exchange.deliver_pending(two.a).delivered == 2  # two notices sent
+        shown = two.client_b.get(f"/api/v1/inbox/{new['delivery_id']}", headers=clerk_b)
+        assert shown.get_json()["revoked"]["reason"] == "Sai số liệu"
+        gone = two.client_b.get(f"/api/v1/inbox/{new['delivery_id']}/file", headers=clerk_b)
+        assert (gone.status_code, error_code(gone)) == (410, "document_revoked")
+
+        # Revoked before it went: B remembers, and a late copy of it creates nothing.
+        third = send([COMMUNES[0]])
+        revoke(third, "Gửi nhầm")
+        assert exchange.deliver_pending(two.a).delivered == 1  # the notice; not the document
+        with two.a.sessions() as session:
+            late = session.scalar(select(Delivery).where(Delivery.document_id == third["id"]))
+            assert late is not None and late.state == "revoked"
+            package = exchange.delivery_package(session, late.id, services=two.a)
+            consignment = late.consignment_id
+        with two.b.sessions() as session:
+            before = session.scalar(select(func.count()).select_from(InboxEntry))
+        arrived_late = two.client_b.post(
+            "/api/v1/exchange/edxml",
+            data=package,
+            headers={"Authorization": f"Bearer {two.a_to_b}", "X-Consignment-Id": consignment},
+        )
+        assert arrived_late.status_code == 200 and arrived_late.get_json()["revoked"] is True
+        with two.b.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(InboxEntry)) == before
 
 
 def test_a_peer_that_is_down_delays_delivery_and_loses_nothing(

@@ -28,6 +28,7 @@ from docexchange.services import (
 )
 from docexchange.web.context import current_actor, db, notify_worker, services
 from docexchange.web.schemas import (
+    delivery_to_dict,
     document_to_dict,
     group_to_dict,
     inbox_entry_to_dict,
@@ -332,24 +333,43 @@ def sign_document(document_id: str) -> Response:
 
 @bp.post("/documents/<document_id>/send")
 def send_document(document_id: str) -> tuple[Response, int]:
-    """Clerk: send an issued document (its recorded recipients, or ``{recipients}``)."""
+    """Clerk: send an issued document (its recorded recipients, or ``{recipients}``);
+    ``{replaces}`` names an earlier document of the unit that this one replaces."""
     body = json_body() if request.get_data() else {}
     deliveries = exchange.send_document(
-        db(), document_id, actor=current_actor(), recipients=body.get("recipients")
+        db(),
+        document_id,
+        actor=current_actor(),
+        recipients=body.get("recipients"),
+        replaces=body.get("replaces"),
     )
     notify_worker()
-    return jsonify(
-        {
-            "deliveries": [
-                {
-                    "delivery_id": d.id,
-                    "recipient_code": d.recipient_code,
-                    "status_code": d.status_code,
-                }
-                for d in deliveries
-            ]
-        }
-    ), 202
+    return jsonify({"deliveries": [delivery_to_dict(d) for d in deliveries]}), 202
+
+
+@bp.post("/documents/<document_id>/revoke")
+def revoke_document(document_id: str) -> Response:
+    """Clerk: withdraw a sent document, ``{reason}``; every recipient's copy is frozen."""
+    document = exchange.revoke_document(
+        db(),
+        document_id,
+        actor=current_actor(),
+        reason=json_body().get("reason"),
+        services=services(),
+    )
+    notify_worker()
+    return jsonify(document_to_dict(document, exchange.deliveries_of(db(), document.id)))
+
+
+@bp.post("/inbox/<entry_id>/forward")
+def forward_entry(entry_id: str) -> tuple[Response, int]:
+    """Clerk: forward an accepted document to units below, ``{recipients}`` (codes or
+    selectors such as ``children:<code>``); the signed file travels unchanged."""
+    deliveries = exchange.forward_entry(
+        db(), entry_id, actor=current_actor(), recipients=json_body().get("recipients")
+    )
+    notify_worker()
+    return jsonify({"deliveries": [delivery_to_dict(d) for d in deliveries]}), 202
 
 
 @bp.get("/documents/<document_id>/edxml")
@@ -392,21 +412,22 @@ def inbox_entry(entry_id: str) -> Response:
     entry = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
     body = inbox_entry_to_dict(entry, full=True)
     body["history"] = [status_event_to_dict(e) for e in exchange.status_history(db(), entry)]
+    body["forwarded_to"] = [delivery_to_dict(d) for d in exchange.forwarded_from(db(), entry)]
     return jsonify(body)
 
 
 @bp.get("/inbox/<entry_id>/file")
 def inbox_file(entry_id: str) -> Response:
     """The arrived PDF, unchanged."""
-    entry = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
-    return Response(services().blobs.get(entry.pdf_sha256), mimetype="application/pdf")
+    data = exchange.entry_file(db(), entry_id, actor=current_actor(), services=services())
+    return Response(data, mimetype="application/pdf")
 
 
 @bp.get("/outbox")
 def outbox() -> Response:
     """What the caller's unit sent: each recipient's delivery and latest status."""
     rows = exchange.list_outbox(db(), actor=current_actor(), status=request.args.get("status"))
-    return _items([outbox_item_to_dict(d, doc) for d, doc in rows])
+    return _items([outbox_item_to_dict(item) for item in rows])
 
 
 @bp.post("/deliveries/<item_id>/status")

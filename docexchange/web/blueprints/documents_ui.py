@@ -87,6 +87,12 @@ def show(document_id: str) -> str:
         and bool(document.recipients)
         and not deliveries
     )
+    can_revoke = (
+        actor.has(Role.CLERK)
+        and document.sender_code == actor.unit_code
+        and bool(deliveries)
+        and document.revoked_at is None
+    )
     return render_template(
         "documents/show.html",
         document=document,
@@ -94,6 +100,7 @@ def show(document_id: str) -> str:
         can_sign=can_sign,
         can_issue=can_issue,
         can_send=can_send,
+        can_revoke=can_revoke,
         deliveries=deliveries,
         type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
     )

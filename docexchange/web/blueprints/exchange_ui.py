@@ -48,6 +48,8 @@ def entry(entry_id: str) -> str:
         report=found.verification,
         moves=moves,
         people=people,
+        forwarded=exchange.forwarded_from(db(), found),
+        forward_to=exchange.forward_targets(db(), found, actor=actor),
         form=FlaskForm(),
     )
 
@@ -55,9 +57,9 @@ def entry(entry_id: str) -> str:
 @bp.get("/inbox/<entry_id>/file")
 def entry_file(entry_id: str) -> Response:
     """The arrived PDF, unchanged (framed by the entry page)."""
-    found = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
-    response = Response(services().blobs.get(found.pdf_sha256), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{found.id}.pdf"'
+    data = exchange.entry_file(db(), entry_id, actor=current_actor(), services=services())
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{entry_id[:32]}.pdf"'
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
     return response
@@ -106,4 +108,42 @@ def send(document_id: str) -> WerkzeugResponse:
         else:
             notify_worker()
             flash(str(len(sent)), "sent")
+    return redirect(url_for("documents_ui.show", document_id=document_id))
+
+
+@bp.post("/inbox/<entry_id>/forward")
+def forward(entry_id: str) -> WerkzeugResponse:
+    """Clerk: forward an accepted document to the units ticked on the entry page."""
+    if FlaskForm().validate_on_submit():
+        try:
+            sent = exchange.forward_entry(
+                db(), entry_id, actor=current_actor(), recipients=request.form.getlist("unit")
+            )
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            notify_worker()
+            flash(str(len(sent)), "forwarded")
+    return redirect(url_for("exchange_ui.entry", entry_id=entry_id))
+
+
+@bp.post("/documents/<document_id>/revoke")
+def revoke(document_id: str) -> WerkzeugResponse:
+    """Clerk: withdraw a sent document from every recipient, with a reason."""
+    if FlaskForm().validate_on_submit():
+        try:
+            exchange.revoke_document(
+                db(),
+                document_id,
+                actor=current_actor(),
+                reason=request.form.get("reason"),
+                services=services(),
+            )
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            notify_worker()
+            flash(document_id, "revoked")
     return redirect(url_for("documents_ui.show", document_id=document_id))
