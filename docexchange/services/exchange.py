@@ -628,7 +628,6 @@ def _arrive(session: Session, delivery: Delivery, source: _Source, report: dict[
         received_at=now,
     )
     session.add(entry)
-    session.flush()
     session.add(
         StatusEvent(inbox_entry_id=entry.id, code=Status.ARRIVED.value, actor=_SYSTEM, at=now)
     )
@@ -688,10 +687,16 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
         ids = [d.id for d in claimed]
         try:
             trust = _trust_key(services)
+            sources: dict[tuple[str | None, str | None], _Source] = {}
             for delivery in claimed:
-                source = _source_of(session, delivery)
-                key = _verdict_key(source.sha256, trust, source.issuer_code, source.mandate)
-                cached = session.get(VerdictCache, key)
+                key = (delivery.document_id, delivery.source_entry_id)
+                source = sources.get(key)
+                if source is None:
+                    source = sources[key] = _source_of(session, delivery)
+                cached = session.get(
+                    VerdictCache,
+                    _verdict_key(source.sha256, trust, source.issuer_code, source.mandate),
+                )
                 if cached is None:  # trust changed meanwhile: verify now, under the claim
                     report = _report(
                         session,
