@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,6 +70,7 @@ from docexchange.storage.models import (
 __all__ = [
     "MAX_ATTEMPTS",
     "OutboxItem",
+    "Route",
     "WorkResult",
     "allowed_moves",
     "change_status",
@@ -78,6 +79,7 @@ __all__ = [
     "delivery_package",
     "edxml_package",
     "entry_file",
+    "exchange_overview",
     "forward_entry",
     "forward_targets",
     "forwarded_from",
@@ -666,13 +668,13 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
     sqlite = services.settings.is_sqlite
     remote = _deliver_remote(services, batch) + _send_statuses(services, batch)
     with services.sessions() as session:
-        for source in _due_sources(session, batch, services.peers):
+        for due in _due_sources(session, batch, services.peers):
             verdict_for(
                 session,
-                data=services.blobs.get(source.sha256),
-                sender_code=source.issuer_code,
+                data=services.blobs.get(due.sha256),
+                sender_code=due.issuer_code,
                 services=services,
-                mandate=source.mandate,
+                mandate=due.mandate,
             )
         session.rollback()
         query = _due(batch)
@@ -985,6 +987,8 @@ def _receive_status(
     delivery = session.scalar(
         select(Delivery).where(Delivery.consignment_id == consignment).with_for_update()
     )
+    if delivery is None and status in SENDER_MOVES:  # the sender asks for its document back
+        return _receive_request(session, message, status, consignment, peer)
     if delivery is None or services.peers.for_code(delivery.recipient_code) != peer:
         raise NotFound("delivery_not_found", id=consignment)
     current = Status(delivery.status_code) if delivery.status_code else None
@@ -1000,6 +1004,40 @@ def _receive_status(
     )
     session.commit()
     return {"status_code": status.value}
+
+
+def _receive_request(
+    session: Session,
+    message: edxml.StatusMessage,
+    status: Status,
+    consignment: str,
+    peer: Peer,
+) -> dict[str, Any]:
+    entry = session.scalar(
+        select(InboxEntry).where(InboxEntry.consignment_id == consignment).with_for_update()
+    )
+    if entry is None or entry.source_peer != peer.name:
+        raise NotFound("delivery_not_found", id=consignment)
+    _check_not_frozen(entry)
+    current = Status(entry.status_code)
+    entry.status_code = check_move(current, status).value
+    entry.status_before_take_back = current.value
+    note = message.description.strip()[:1000] or None
+    actor = f"peer:{peer.name}"
+    session.add(
+        StatusEvent(
+            inbox_entry_id=entry.id, code=status.value, reason=note, actor=actor, at=utcnow()
+        )
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="delivery.status",
+        target=entry.id,
+        details={"code": status.value, "reason": note},
+    )
+    session.commit()
+    return {"status_code": status.value, "delivery_id": entry.id}
 
 
 def _receive_revocation(
@@ -1162,6 +1200,67 @@ def _back_off(session: Session, ids: Sequence[str], error: str) -> WorkResult:
             retried += 1
     session.commit()
     return WorkResult(0, retried, failed)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where deliveries go (this server, or one peer) and how they are doing."""
+
+    name: str  # "" for this server
+    url: str
+    serves: tuple[str, ...]
+    pending: int
+    failed: int
+    statuses_pending: int
+    last_error: str | None
+
+
+def exchange_overview(
+    session: Session, peers: PeerDirectory, *, actor: Actor
+) -> tuple[list[Route], Sequence[Delivery]]:
+    """Admins and auditors: each route's queue (this server, each peer) and the failed
+    deliveries, newest first (an admin may queue them again)."""
+    require_role(actor, Role.ADMIN, Role.AUDITOR)
+    counts: dict[str, dict[str, int]] = {}
+    for code, state, count in session.execute(
+        select(Delivery.recipient_code, Delivery.state, func.count())
+        .where(Delivery.state.in_(("pending", "failed")))
+        .group_by(Delivery.recipient_code, Delivery.state)
+    ):
+        peer = peers.for_code(code)
+        queue = counts.setdefault(peer.name if peer else "", {"pending": 0, "failed": 0})
+        queue[state] += count
+    statuses = dict(
+        session.execute(
+            select(StatusOutbox.peer, func.count())
+            .where(StatusOutbox.state == "pending")
+            .group_by(StatusOutbox.peer)
+        ).all()
+    )
+    failed = session.scalars(
+        select(Delivery)
+        .where(Delivery.state == "failed")
+        .order_by(Delivery.created_at.desc())
+        .limit(200)
+    ).all()
+    last_errors: dict[str, str | None] = {}
+    for delivery in failed:
+        peer = peers.for_code(delivery.recipient_code)
+        last_errors.setdefault(peer.name if peer else "", delivery.last_error)
+
+    def route(name: str, url: str = "", serves: tuple[str, ...] = ()) -> Route:
+        queued = counts.get(name, {})
+        return Route(
+            name=name,
+            url=url,
+            serves=serves,
+            pending=queued.get("pending", 0),
+            failed=queued.get("failed", 0),
+            statuses_pending=int(statuses.get(name, 0)),
+            last_error=last_errors.get(name),
+        )
+
+    return [route(""), *(route(p.name, p.url, p.serves) for p in peers.peers)], failed
 
 
 def retry_failed(session: Session, delivery_id: str, *, actor: Actor) -> Delivery:
@@ -1396,11 +1495,14 @@ def change_status(
     actor: Actor,
     reason: object = None,
     assignee: object = None,
+    peers: PeerDirectory | None = None,
 ) -> Status:
     """Move a delivery on: the recipient (02, 03, 04, 05, 06, 15, 16) or the sender (13).
 
     ``item_id`` is an inbox entry of the actor's unit, or a delivery the actor's unit sent.
     Returned documents need a reason; an assignment names a person of the receiving unit.
+    A request to a recipient on a peer server (one of ``peers``) travels as a status message;
+    its answer (15 or 16) comes back the same way.
 
     :raises NotFound: ``delivery_not_found``.
     :raises Conflict: ``status_move_not_allowed``.
@@ -1441,6 +1543,9 @@ def change_status(
                 "status_move_not_allowed", current=delivery.status_code or "", new=status.value
             )
         require_role(actor, Role.CLERK)
+        peer = peers.for_code(delivery.recipient_code) if peers is not None else None
+        if peer is not None:
+            return _ask_peer(session, delivery, status, peer, note=note, actor=actor, now=now)
         entry = session.scalar(
             select(InboxEntry)
             .where(InboxEntry.consignment_id == delivery.consignment_id)
@@ -1466,6 +1571,62 @@ def change_status(
         action="delivery.status",
         target=entry.id,
         details={"code": status.value, "reason": note},
+    )
+    session.commit()
+    return status
+
+
+def _ask_peer(
+    session: Session,
+    delivery: Delivery,
+    status: Status,
+    peer: Peer,
+    *,
+    note: str | None,
+    actor: Actor,
+    now: datetime,
+) -> Status:
+    """The sender's move (13) on a delivery a peer holds: recorded here, sent there."""
+    current = Status(delivery.status_code) if delivery.status_code else None
+    if delivery.state != "delivered" or current is None:
+        raise Conflict(
+            "status_move_not_allowed", current=delivery.status_code or "", new=status.value
+        )
+    check_move(current, status)
+    source = _source_of(session, delivery)
+    message = edxml.StatusMessage(
+        sender=_organs(session, [delivery.from_code])[0],
+        response_organ_id=source.issuer_code,
+        response_code=source.number or "",
+        response_date=None,
+        response_document_id=source.document_ref,
+        status_code=status.value,
+        description=note or "",
+        timestamp=now.astimezone(VN_TZ).replace(tzinfo=None),
+        staff=actor.username,
+    )
+    session.add(
+        StatusOutbox(
+            peer=peer.name,
+            consignment_id=delivery.consignment_id,
+            inbox_entry_id=None,
+            code=status.value,
+            description=note or "",
+            staff=actor.username,
+            message=edxml.build_status(message),
+            state="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    delivery.status_code, delivery.status_at = status.value, now
+    audit.record(
+        session,
+        actor=actor.username,
+        action="delivery.status",
+        target=delivery.id,
+        details={"code": status.value, "reason": note, "peer": peer.name},
     )
     session.commit()
     return status

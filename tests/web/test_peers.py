@@ -203,7 +203,7 @@ def test_two_servers_exchange_a_document_and_its_statuses(
         assert (garbage.status_code, error_code(garbage)) == (422, "edxml_refused")
 
 
-def test_revocation_and_replacement_travel_to_a_peer(
+def test_take_back_replacement_and_revocation_travel_to_a_peer(
     client: FlaskClient,
     as_user: Any,
     services: Services,
@@ -261,6 +261,41 @@ def test_revocation_and_replacement_travel_to_a_peer(
             headers={"Authorization": f"Bearer {two.b_to_a}", "X-Consignment-Id": consignment},
         )
         assert (refused.status_code, error_code(refused)) == (409, "status_move_not_allowed")
+
+        # The sender asks Minh Lương's copy back; B's clerk agrees; A sees 15.
+        with two.a.sessions() as session:
+            asked = session.scalar(
+                select(Delivery.id).where(Delivery.recipient_code == COMMUNES[1])
+            )
+        take_back = two.client_a.post(
+            f"/api/v1/deliveries/{asked}/status",
+            json={"code": "13", "reason": "Gửi nhầm nơi nhận"},
+            headers=sender,
+        )
+        assert take_back.status_code == 200
+        assert exchange.deliver_pending(two.a).delivered == 1  # the request, over edXML
+        ml_b = _login(two.client_b, "ml.vanthu")
+        [asked_b] = two.client_b.get("/api/v1/inbox", headers=ml_b).get_json()["items"]
+        assert asked_b["status_code"] == "13"
+        history = two.client_b.get(f"/api/v1/inbox/{asked_b['delivery_id']}", headers=ml_b)
+        assert history.get_json()["history"][-1] == {
+            **history.get_json()["history"][-1],
+            "code": "13",
+            "reason": "Gửi nhầm nơi nhận",
+            "actor": "peer:tinh",
+        }
+        agreed = two.client_b.post(
+            f"/api/v1/deliveries/{asked_b['delivery_id']}/status",
+            json={"code": "15"},
+            headers=ml_b,
+        )
+        assert agreed.status_code == 200
+        assert exchange.deliver_pending(two.b).delivered == 1
+        outbox = two.client_a.get("/api/v1/outbox", headers=sender).get_json()["items"]
+        assert {o["recipient_code"]: o["status_code"] for o in outbox} == {
+            COMMUNES[0]: "03",
+            COMMUNES[1]: "15",
+        }
 
         # A replacement arrives on B and marks the earlier copy there.
         second = send(list(COMMUNES), replaces=first["id"])
@@ -375,3 +410,57 @@ def test_a_slow_or_garbled_peer_delays_delivery_and_loses_nothing(
         assert delivery is not None
         assert (delivery.state, delivery.status_code, delivery.attempts) == ("delivered", "01", 3)
     assert len(set(seen)) == 1 and len(seen) == 4  # the same consignment every time
+
+
+def test_admins_see_each_route_and_queue_failed_deliveries_again(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    from sqlalchemy import update
+
+    from tests.web.test_ui import _csrf, _login
+
+    down = _with_peer(
+        services,
+        Peer(
+            name="xa",
+            url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            serves=COMMUNES,
+            inbound_token_sha256=_sha("x"),
+            outbound_token="y",
+        ),
+    )
+    _send_one(client, as_user, COMMUNES[0])
+    with services.sessions() as session:  # its last attempt is due
+        session.execute(update(Delivery).values(attempts=exchange.MAX_ATTEMPTS - 1))
+        session.commit()
+    assert exchange.deliver_pending(down).failed == 1
+
+    pages = create_app(services=down).test_client()
+    _login(pages, "cm.vanthu")
+    assert pages.get("/admin/exchange").status_code == 403
+    pages.post("/logout", data={"csrf_token": _csrf(pages.get("/").get_data(as_text=True))})
+    _login(pages, "admin")
+    html = pages.get("/admin/exchange").get_data(as_text=True)
+    peer_row = html.split('data-route="xa"')[1].split("</tr>")[0]
+    assert '<td class="failed">1</td>' in peer_row and "ConnectionError" in peer_row
+    local_row = html.split('data-route="local"')[1].split("</tr>")[0]
+    assert '<td class="failed">0</td>' in local_row
+    with services.sessions() as session:
+        failed = session.scalar(select(Delivery))
+        assert failed is not None and failed.state == "failed"
+        consignment = failed.consignment_id
+    again = pages.post(
+        f"/admin/deliveries/{failed.id}/retry",
+        data={"csrf_token": _csrf(html)},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "được đưa lại vào hàng đợi" in again
+    assert '<td class="pending">1</td>' in again.split('data-route="xa"')[1].split("</tr>")[0]
+    with services.sessions() as session:
+        queued = session.scalar(select(Delivery))
+        assert queued is not None
+        assert (queued.state, queued.attempts, queued.consignment_id) == (
+            "pending",
+            0,
+            consignment,
+        )

@@ -439,6 +439,7 @@ def delivery_status(item_id: str) -> Response:
         item_id,
         body.get("code"),
         actor=current_actor(),
+        peers=services().peers,
         reason=body.get("reason", body.get("note")),
         assignee=body.get("assignee"),
     )

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from docexchange.domain.accounts import Role
 from docexchange.errors import DocExchangeError
 from docexchange.services import exchange
 from docexchange.storage.models import User
@@ -76,6 +77,7 @@ def status(item_id: str) -> WerkzeugResponse:
                 item_id,
                 request.form.get("code"),
                 actor=current_actor(),
+                peers=services().peers,
                 reason=request.form.get("reason"),
                 assignee=request.form.get("assignee"),
             )
@@ -147,3 +149,32 @@ def revoke(document_id: str) -> WerkzeugResponse:
             notify_worker()
             flash(document_id, "revoked")
     return redirect(url_for("documents_ui.show", document_id=document_id))
+
+
+@bp.get("/admin/exchange")
+def overview() -> str:
+    """Admins and auditors: each route's queue (this server, each peer) and failed deliveries."""
+    actor = current_actor()
+    routes, failed = exchange.exchange_overview(db(), services().peers, actor=actor)
+    return render_template(
+        "exchange/overview.html",
+        routes=routes,
+        failed=failed,
+        is_admin=actor.has(Role.ADMIN),
+        form=FlaskForm(),
+    )
+
+
+@bp.post("/admin/deliveries/<delivery_id>/retry")
+def retry(delivery_id: str) -> WerkzeugResponse:
+    """Admin: queue a failed delivery again (the same consignment id)."""
+    if FlaskForm().validate_on_submit():
+        try:
+            exchange.retry_failed(db(), delivery_id, actor=current_actor())
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            notify_worker()
+            flash(delivery_id, "requeued")
+    return redirect(url_for("exchange_ui.overview"))
