@@ -175,6 +175,10 @@ MESSAGES: dict[str, str] = {
     "invalid_status_code": N_("{code} is not a processing status code."),
     "reason_required_for_return": N_("a reason is required when returning a document"),
     "reason_person_of_unit": N_("a person of unit {code}"),
+    "invalid_period": N_(
+        "The period is not valid ({reason}): give from and to dates (at most three years apart) "
+        "or a period: week, month, quarter, year."
+    ),
     "reason_required_for_revocation": N_("a reason is required when revoking a document"),
     "forward_not_accepted": N_(
         "Only a document your unit has accepted (status 03 or later) can be forwarded."

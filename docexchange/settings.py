@@ -89,6 +89,9 @@ class Settings:
     peer_timeout_seconds: int = 15
     #: Cookies only over HTTPS; on by default outside demo mode.
     secure_cookies: bool = False
+    #: Fully-electronic ratio targets per unit level, e.g. ``district=1,commune=0.9``
+    #: (levels not named: 100 %, the target the provincial rubrics set).
+    ratio_targets: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -132,6 +135,7 @@ _INT_FIELDS = {
     "PEER_TIMEOUT_SECONDS": "peer_timeout_seconds",
 }
 _STR_FIELDS = {
+    "RATIO_TARGETS": "ratio_targets",
     "DATABASE_URL": "database_url",
     "DATABASE_SCHEMA": "database_schema",
     "SECRET_KEY": "secret_key",

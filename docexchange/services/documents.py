@@ -522,7 +522,12 @@ def issue_document(
     document.issued_year = today.year
     document.number = number
     document.notation = notation_
-    document.document_id = document_identifier(unit.code, today, number, notation_)
+    # Secret documents never travel: numbered in their own series, no exchange identifier
+    # (it would repeat the identifier of the ordinary document with the same number).
+    secret = Secrecy(document.secrecy) is not Secrecy.NONE
+    document.document_id = (
+        None if secret else document_identifier(unit.code, today, number, notation_)
+    )
     document.issued_at = now
     document.issued_by = actor.username
     document.state = DocumentState.ISSUED.value

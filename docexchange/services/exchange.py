@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -112,6 +112,7 @@ def send_document(
     actor: Actor,
     recipients: object = None,
     replaces: object = None,
+    services: Services | None = None,
 ) -> list[Delivery]:
     """Clerk: send an issued document to its recipients (or ``recipients`` given now).
 
@@ -126,8 +127,14 @@ def send_document(
         ``replaced_document_invalid``.
     :raises Conflict: ``document_not_issued``.
     :raises Gone: ``document_revoked``.
+
+    With ``services``, the document's signatures are verified first (once per file: the
+    worker reuses the verdict) and the report kept with it: the fully-electronic ratio
+    counts a sent document only with a valid personal and organisation signature.
     """
     require_role(actor, Role.CLERK)
+    if services is not None:
+        _verify_for_sending(session, document_id[:32], actor=actor, services=services)
     document = session.get(Document, document_id[:32], with_for_update=True)
     if document is None or document.sender_code != actor.unit_code:
         raise NotFound("document_not_found", id=document_id[:40])
@@ -186,6 +193,38 @@ def send_document(
     )
     session.commit()
     return sorted(rows, key=lambda r: r.id)
+
+
+def _verify_for_sending(
+    session: Session, document_id: str, *, actor: Actor, services: Services
+) -> None:
+    """Keep a current verification report with an issued document of the actor's unit."""
+    document = session.get(Document, document_id)
+    if (
+        document is None
+        or document.sender_code != actor.unit_code
+        or document.state != DocumentState.ISSUED.value
+        or (
+            document.verified_sha256 == document.current_sha256
+            and document.verified_valid is not None
+        )
+    ):
+        return
+    sha256, sender = document.current_sha256, document.sender_code
+    data = services.blobs.get(sha256)
+    session.rollback()  # nothing held while the file is verified
+    report = verdict_for(session, data=data, sender_code=sender, services=services)
+    session.execute(
+        update(Document)
+        .where(Document.id == document_id, Document.current_sha256 == sha256)
+        .values(
+            verification=report,
+            verified_sha256=sha256,
+            verified_at=utcnow(),
+            verified_valid=bool(report.get("valid")),
+        )
+    )
+    session.commit()
 
 
 def _queue(

@@ -114,7 +114,12 @@ def verify_stored_document(
     session.execute(
         update(Document)
         .where(Document.id == document_id)
-        .values(verification=report.as_dict(), verified_sha256=sha256, verified_at=utcnow())
+        .values(
+            verification=report.as_dict(),
+            verified_sha256=sha256,
+            verified_at=utcnow(),
+            verified_valid=report.valid,
+        )
     )
     audit.record(
         session,

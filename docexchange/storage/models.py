@@ -31,6 +31,7 @@ __all__ = [
     "DocumentSignature",
     "InboxEntry",
     "NumberCounter",
+    "PaperRecord",
     "RevokedConsignment",
     "RoleHistory",
     "SigningSession",
@@ -213,6 +214,7 @@ class Document(Base):
     __tablename__ = "documents"
     __table_args__ = (
         Index("ix_documents_sender_state", "sender_code", "state"),
+        Index("ix_documents_sender_issued", "sender_code", "issued_at"),
         UniqueConstraint("sender_code", "issued_year", "series", "number", name="number"),
     )
 
@@ -251,6 +253,8 @@ class Document(Base):
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verified_sha256: Mapped[str | None] = mapped_column(String(64))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The report's verdict (``valid``), kept as a column so that reports can count it.
+    verified_valid: Mapped[bool | None] = mapped_column(Boolean)
     #: An earlier document of the same unit that this one replaces (edXML business type 3).
     replaces_id: Mapped[str | None] = mapped_column(String(32), ForeignKey("documents.id"))
     #: Withdrawn by the sender (edXML business type 1): frozen, never sent again.
@@ -399,7 +403,10 @@ class InboxEntry(Base):
     """
 
     __tablename__ = "inbox_entries"
-    __table_args__ = (Index("ix_inbox_recipient_status", "recipient_code", "status_code"),)
+    __table_args__ = (
+        Index("ix_inbox_recipient_status", "recipient_code", "status_code"),
+        Index("ix_inbox_recipient_received", "recipient_code", "received_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     consignment_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -496,3 +503,25 @@ class RevokedConsignment(Base):
     source_peer: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(1000), default="")
     revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PaperRecord(Base):
+    """A document sent or received on paper, registered by a clerk (DESIGN.md §4.4) so that
+    the fully-electronic ratio counts it; secret documents are registered here too."""
+
+    __tablename__ = "paper_records"
+    __table_args__ = (Index("ix_paper_unit_direction_day", "unit_code", "direction", "day"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(
+        String(13), ForeignKey("units.code", ondelete="RESTRICT")
+    )
+    direction: Mapped[str] = mapped_column(String(8))  # sent | received
+    #: The document's date (sent: issued; received: arrived), Vietnam calendar day.
+    day: Mapped[date] = mapped_column(Date)
+    number: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(500))
+    counterpart: Mapped[str] = mapped_column(String(200))
+    secrecy: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

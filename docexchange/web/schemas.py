@@ -14,10 +14,12 @@ from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
 from docexchange.services.authz import role_set
 from docexchange.services.exchange import OutboxItem
+from docexchange.services.reports import RatioReport, UnitFigures
 from docexchange.storage.models import (
     Delivery,
     Document,
     InboxEntry,
+    PaperRecord,
     StatusEvent,
     Unit,
     UnitGroup,
@@ -259,4 +261,60 @@ def status_event_to_dict(event: StatusEvent) -> dict[str, Any]:
         "reason": event.reason,
         "actor": event.actor,
         "at": event.at.isoformat(),
+    }
+
+
+def paper_record_to_dict(record: PaperRecord) -> dict[str, Any]:
+    """A paper-register entry."""
+    return {
+        "id": record.id,
+        "unit_code": record.unit_code,
+        "direction": record.direction,
+        "date": record.day.isoformat(),
+        "number": record.number,
+        "subject": record.subject,
+        "counterpart": record.counterpart,
+        "secrecy": record.secrecy,
+        "created_by": record.created_by,
+        "created_at": record.created_at.isoformat(),
+    }
+
+
+def _figures_to_dict(item: UnitFigures) -> dict[str, Any]:
+    c = item.counts
+    return {
+        "code": item.code,
+        "name": item.name,
+        "level": item.level,
+        "sent": {
+            "total": c.sent_total,
+            "electronic": c.sent_electronic,
+            "ratio": c.sent_ratio,
+            "secret_excluded": c.secret_sent,
+        },
+        "received": {
+            "total": c.received_total,
+            "electronic": c.received_electronic,
+            "ratio": c.received_ratio,
+            "secret_excluded": c.secret_received,
+        },
+        "ratio": c.ratio,
+        "secret_excluded": c.secret_excluded,
+        "target": item.target,
+        "below_target": item.below_target,
+    }
+
+
+def ratio_report_to_dict(report: RatioReport) -> dict[str, Any]:
+    """DESIGN.md §6 ``GET /reports/electronic-ratio``: the unit's (or subtree's) figures and,
+    for a subtree, each child unit's, ranked."""
+    body = _figures_to_dict(report.unit)
+    return {
+        "unit": {"code": report.unit.code, "name": report.unit.name, "level": report.unit.level},
+        "from": report.period.first.isoformat(),
+        "to": report.period.last.isoformat(),
+        "scope": report.scope.value,
+        "rollup": report.rollup,
+        **{k: v for k, v in body.items() if k not in ("code", "name", "level")},
+        "children": [{**_figures_to_dict(child), "rank": child.rank} for child in report.children],
     }

@@ -543,3 +543,13 @@ def test_an_ecdsa_token_signs_as_well(
     )
     assert status.intact and status.trusted and status.bottom_line
     assert status.signing_cert.public_key.algorithm == "ec"
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+def test_a_secret_document_has_its_own_number_series_and_no_exchange_identifier(
+    client: FlaskClient, as_user: Any
+) -> None:
+    ordinary = signed_and_issued(client, as_user)
+    secret = signed_and_issued(client, as_user, secrecy="mat")
+    assert ordinary["number"] == secret["number"] == "01/QĐ-UBND"
+    assert ordinary["document_id"] is not None and secret["document_id"] is None

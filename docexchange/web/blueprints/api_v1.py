@@ -14,6 +14,7 @@ import yaml
 from flask import Blueprint, Response, g, jsonify, request
 
 from docexchange.domain.accounts import role_names
+from docexchange.domain.reports import Period, Scope, parse_period
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import InvalidInput, invalid_field
 from docexchange.services import (
@@ -22,6 +23,7 @@ from docexchange.services import (
     directory,
     documents,
     exchange,
+    reports,
     tokens,
     trust,
     verification,
@@ -34,6 +36,8 @@ from docexchange.web.schemas import (
     inbox_entry_to_dict,
     json_body,
     outbox_item_to_dict,
+    paper_record_to_dict,
+    ratio_report_to_dict,
     report_to_dict,
     status_event_to_dict,
     unit_to_dict,
@@ -342,6 +346,7 @@ def send_document(document_id: str) -> tuple[Response, int]:
         actor=current_actor(),
         recipients=body.get("recipients"),
         replaces=body.get("replaces"),
+        services=services(),
     )
     notify_worker()
     return jsonify({"deliveries": [delivery_to_dict(d) for d in deliveries]}), 202
@@ -452,6 +457,60 @@ def retry_delivery(delivery_id: str) -> Response:
     delivery = exchange.retry_failed(db(), delivery_id, actor=current_actor())
     notify_worker()
     return jsonify({"delivery_id": delivery.id, "state": delivery.state})
+
+
+@bp.post("/paper-records")
+def register_paper() -> tuple[Response, int]:
+    """Clerk: a document the unit sent or received on paper (the ratio counts it)."""
+    record = reports.register_paper(db(), json_body(), actor=current_actor())
+    return jsonify(paper_record_to_dict(record)), 201
+
+
+@bp.get("/paper-records")
+def list_paper() -> Response:
+    """The caller's unit's paper register (``?from=&to=`` or ``?period=``), newest first."""
+    period = None
+    if request.args.get("from") or request.args.get("to") or request.args.get("period"):
+        period = _period()
+    records = reports.list_paper(db(), actor=current_actor(), period=period)
+    return _items([paper_record_to_dict(r) for r in records])
+
+
+def _period() -> Period:
+    args = request.args
+    return parse_period(args.get("from"), args.get("to"), kind=args.get("period"), today=today_vn())
+
+
+@bp.get("/reports/electronic-ratio")
+def electronic_ratio() -> Response:
+    """The fully-electronic ratio, ``?unit=&from=&to=`` (or ``&period=week|month|quarter|year``)
+    ``&scope=self|subtree&rollup=1&format=json|csv|xlsx``."""
+    args = request.args
+    scope = args.get("scope", Scope.SELF.value)
+    if scope not in {s.value for s in Scope}:
+        raise invalid_field("scope", "reason_one_of", values="self, subtree")
+    report = reports.electronic_ratio(
+        db(),
+        actor=current_actor(),
+        unit=args.get("unit") or None,
+        period=_period(),
+        scope=Scope(scope),
+        rollup=args.get("rollup") in ("1", "true"),
+        targets=reports.parse_targets(services().settings.ratio_targets),
+    )
+    fmt = args.get("format", "json")
+    if fmt == "json":
+        return jsonify(ratio_report_to_dict(report))
+    data = reports.render_ratio(report, fmt)
+    name = f"ty-le-dien-tu-{report.unit.code}-{report.period.first}-{report.period.last}.{fmt}"
+    mimetype = (
+        "text/csv"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 @bp.post("/documents/<document_id>/issue")

@@ -103,7 +103,9 @@ def send(document_id: str) -> WerkzeugResponse:
     """Clerk: send an issued document to its recipients."""
     if FlaskForm().validate_on_submit():
         try:
-            sent = exchange.send_document(db(), document_id, actor=current_actor())
+            sent = exchange.send_document(
+                db(), document_id, actor=current_actor(), services=services()
+            )
         except DocExchangeError as exc:
             db().rollback()
             flash(localized(exc), "error")

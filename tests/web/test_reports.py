@@ -1,0 +1,237 @@
+"""The fully-electronic ratio and the paper register, on a scripted scenario with known counts.
+
+Documents of the province go through the real flow (sign, issue, send, deliver, verify); a few
+rows stand for what the flow cannot produce here on demand: a document from a peer whose
+signatures failed, and arrivals on either side of midnight at the end of the period.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from openpyxl import load_workbook
+
+from docexchange.domain.reports import Counts, PeriodKind, period_of, rank
+from docexchange.services import exchange
+from docexchange.services.container import Services
+from docexchange.storage.models import InboxEntry, Unit
+from tests.conftest import error_code
+from tests.web.test_documents import signed_and_issued
+
+PROVINCE, DISTRICT = "000.00.00.H45", "000.00.12.H45"
+CHAN_MONG, MINH_LUONG = "000.21.12.H45", "000.22.12.H45"
+NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+
+
+def _paper(client: FlaskClient, headers: dict[str, str], **fields: Any) -> Any:
+    body = {"number": "12/UBND", "subject": "Giấy", "counterpart": "Sở Nội vụ", **fields}
+    return client.post("/api/v1/paper-records", json=body, headers=headers)
+
+
+def _arrival(services: Services, recipient: str, at: datetime, *, valid: bool) -> None:
+    with services.sessions() as session:
+        session.add(
+            InboxEntry(
+                id=uuid.uuid4().hex,
+                consignment_id=str(uuid.uuid4()),
+                recipient_code=recipient,
+                sender_code="000.00.00.G22",
+                document_ref=f"000.00.00.G22,2026/11/30,{uuid.uuid4().hex[:6]}/VPCP",
+                source_peer="vpcp",
+                subject="Từ máy chủ khác",
+                doc_type="CV",
+                number="1/VPCP",
+                urgency="normal",
+                urgency_rank=3,
+                paper_copy=False,
+                pdf_sha256="0" * 64,
+                verification={"valid": valid},
+                verified_valid=valid,
+                status_code="01",
+                received_at=at,
+            )
+        )
+        session.commit()
+
+
+def _ratio(client: FlaskClient, headers: dict[str, str], **params: str) -> Any:
+    return client.get("/api/v1/reports/electronic-ratio", query_string=params, headers=headers)
+
+
+def _figures(body: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        body["sent"]["total"],
+        body["sent"]["electronic"],
+        body["received"]["total"],
+        body["received"]["electronic"],
+        body["secret_excluded"],
+    )
+
+
+@pytest.fixture
+def scenario(client: FlaskClient, as_user: Any, services: Services) -> None:
+    clerk = as_user("pt.vanthu")
+    communes = [CHAN_MONG, MINH_LUONG]
+    electronic = signed_and_issued(client, as_user, recipients=communes)
+    with_paper = signed_and_issued(client, as_user, recipients=communes, paper_copy=True)
+    signed_and_issued(client, as_user, recipients=communes)  # issued, never sent
+    signed_and_issued(client, as_user, recipients=communes, secrecy="mat")
+    for document in (electronic, with_paper):
+        sent = client.post(f"/api/v1/documents/{document['id']}/send", headers=clerk)
+        assert sent.status_code == 202
+    assert exchange.deliver_pending(services).delivered == 4
+    assert _paper(client, clerk, direction="sent", date="2026-11-05").status_code == 201
+    assert (
+        _paper(client, clerk, direction="sent", date="2026-11-06", secrecy="mat").status_code == 201
+    )
+    commune = as_user("cm.vanthu")
+    assert _paper(client, commune, direction="sent", date="2026-11-30").status_code == 201
+    assert _paper(client, commune, direction="received", date="2026-11-01").status_code == 201
+    assert _paper(client, commune, direction="received", date="2026-10-31").status_code == 201
+    # Chân Mộng, from a peer: one failed verification; one arrived at 23:30 on 30 November
+    # in Vietnam (counted), one at 00:10 on 1 December (not counted).
+    _arrival(services, CHAN_MONG, datetime(2026, 11, 20, 3, 0, tzinfo=UTC), valid=False)
+    _arrival(services, CHAN_MONG, datetime(2026, 11, 30, 16, 30, tzinfo=UTC), valid=True)
+    _arrival(services, CHAN_MONG, datetime(2026, 11, 30, 17, 10, tzinfo=UTC), valid=True)
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+def test_the_scripted_scenario_gives_exactly_the_expected_figures(
+    client: FlaskClient, as_user: Any
+) -> None:
+    auditor = as_user("thanhtra")
+    expected = {
+        # sent total/electronic, received total/electronic, secret excluded
+        PROVINCE: (4, 1, 0, 0, 2),
+        DISTRICT: (0, 0, 0, 0, 0),
+        CHAN_MONG: (1, 0, 5, 2, 0),
+        MINH_LUONG: (0, 0, 2, 1, 0),
+    }
+    for code, figures in expected.items():
+        body = _ratio(client, auditor, unit=code, **NOVEMBER).get_json()
+        assert _figures(body) == figures, code
+    commune = _ratio(client, auditor, unit=CHAN_MONG, **NOVEMBER).get_json()
+    assert commune["sent"]["ratio"] == 0.0 and commune["received"]["ratio"] == 0.4
+    assert commune["ratio"] == pytest.approx(2 / 6) and commune["below_target"] is True
+    empty = _ratio(client, auditor, unit=DISTRICT, **NOVEMBER).get_json()
+    assert (empty["sent"]["ratio"], empty["received"]["ratio"], empty["ratio"]) == (None,) * 3
+    assert empty["below_target"] is False
+
+    whole = _ratio(client, auditor, unit=PROVINCE, scope="subtree", **NOVEMBER).get_json()
+    assert _figures(whole) == (5, 1, 7, 3, 2)
+    assert [(c["code"], c["rank"]) for c in whole["children"]] == [(DISTRICT, 1)]
+    assert _figures(whole["children"][0]) == (1, 0, 7, 3, 0)
+    district = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **NOVEMBER).get_json()
+    assert [(c["code"], c["rank"], c["below_target"]) for c in district["children"]] == [
+        (MINH_LUONG, 1, True),
+        (CHAN_MONG, 2, True),
+    ]
+    # December holds only the arrival after midnight; October only one paper record.
+    december = _ratio(client, auditor, unit=CHAN_MONG, period="month", **{"from": "2026-12-15"})
+    assert december.get_json()["from"] == "2026-12-01" and december.get_json()["to"] == "2026-12-31"
+    assert _figures(december.get_json()) == (0, 0, 1, 1, 0)
+    october = _ratio(client, auditor, unit=CHAN_MONG, **{"from": "2026-10-31", "to": "2026-10-31"})
+    assert _figures(october.get_json()) == (0, 0, 1, 0, 0)
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+def test_who_sees_which_report(client: FlaskClient, as_user: Any) -> None:
+    clerk = as_user("cm.vanthu")
+    own = _ratio(client, clerk, **NOVEMBER)
+    assert own.status_code == 200 and own.get_json()["unit"]["code"] == CHAN_MONG
+    for params in ({"unit": MINH_LUONG}, {"scope": "subtree"}, {"unit": PROVINCE}):
+        refused = _ratio(client, clerk, **params, **NOVEMBER)
+        assert (refused.status_code, error_code(refused)) == (403, "unit_forbidden"), params
+    leader = as_user("dh.lanhdao")
+    assert _ratio(client, leader, unit=DISTRICT, scope="subtree", **NOVEMBER).status_code == 200
+    assert _ratio(client, leader, unit=CHAN_MONG, **NOVEMBER).status_code == 200
+    above = _ratio(client, leader, unit=PROVINCE, **NOVEMBER)
+    assert (above.status_code, error_code(above)) == (403, "unit_forbidden")
+    bad = _ratio(client, leader, **{"from": "2026-11-30", "to": "2026-11-01"})
+    assert (bad.status_code, error_code(bad)) == (422, "invalid_period")
+    unknown = _ratio(client, as_user("thanhtra"), unit="000.99.99.H45", **NOVEMBER)
+    assert (unknown.status_code, error_code(unknown)) == (404, "unit_not_found")
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+def test_merged_units_roll_up_to_their_successor_only_when_asked(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    with services.sessions() as session:
+        merged = session.get(Unit, MINH_LUONG)
+        assert merged is not None
+        merged.successor_code = CHAN_MONG  # the 2025 reform: Minh Lương joins Chân Mộng
+        session.commit()
+    auditor = as_user("thanhtra")
+    apart = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **NOVEMBER).get_json()
+    assert {c["code"]: _figures(c) for c in apart["children"]} == {
+        CHAN_MONG: (1, 0, 5, 2, 0),
+        MINH_LUONG: (0, 0, 2, 1, 0),
+    }
+    rolled = _ratio(client, auditor, unit=DISTRICT, scope="subtree", rollup="1", **NOVEMBER)
+    assert {c["code"]: _figures(c) for c in rolled.get_json()["children"]} == {
+        CHAN_MONG: (1, 0, 7, 3, 0)
+    }
+    assert _figures(rolled.get_json()) == _figures(apart)
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+def test_the_exports_hold_the_same_figures_as_the_api(client: FlaskClient, as_user: Any) -> None:
+    auditor = as_user("thanhtra")
+    params = {"unit": DISTRICT, "scope": "subtree", **NOVEMBER}
+    api = _ratio(client, auditor, **params).get_json()
+    sheet = _ratio(client, auditor, format="xlsx", **params)
+    assert sheet.status_code == 200 and "attachment" in sheet.headers["Content-Disposition"]
+    rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
+    assert rows[1][:3] == ("Mã định danh", "Đơn vị", "Văn bản đi")
+    body = {row[0]: row for row in rows[2:]}
+    for item in (api, *api["children"]):
+        code = item["unit"]["code"] if "unit" in item else item["code"]
+        row = body[code]
+        assert (row[2], row[3], row[5], row[6], row[9]) == _figures(item)
+        expected = None if item["ratio"] is None else round(100 * item["ratio"], 2)
+        assert row[8] == expected
+    text = _ratio(client, auditor, format="csv", **params).data.decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("Mã định danh,Đơn vị") and len(lines) == 1 + len(body)
+    assert lines[1].split(",")[:6] == [DISTRICT, "UBND huyện Đoan Hùng", "1", "0", "0.0", "7"]
+
+
+def test_the_paper_register_checks_what_it_is_given(client: FlaskClient, as_user: Any) -> None:
+    clerk = as_user("cm.vanthu")
+    missing = _paper(client, clerk, direction="sent")
+    assert (missing.status_code, error_code(missing)) == (422, "invalid_field")
+    sideways = _paper(client, clerk, direction="across", date="2026-11-02")
+    assert (sideways.status_code, error_code(sideways)) == (422, "invalid_field")
+    other = _paper(client, clerk, direction="sent", date="2026-11-02", unit_code=PROVINCE)
+    assert (other.status_code, error_code(other)) == (403, "unit_forbidden")
+    leader = _paper(client, as_user("cm.lanhdao"), direction="sent", date="2026-11-02")
+    assert (leader.status_code, error_code(leader)) == (403, "role_required")
+    made = _paper(client, clerk, direction="received", date="2026-11-02", secrecy="toi_mat")
+    assert made.status_code == 201 and made.get_json()["secrecy"] == "toi_mat"
+    listed = client.get("/api/v1/paper-records", headers=clerk).get_json()["items"]
+    assert [r["id"] for r in listed] == [made.get_json()["id"]]
+    assert client.get("/api/v1/paper-records", headers=as_user("ml.vanthu")).get_json() == {
+        "items": []
+    }
+
+
+def test_periods_and_ranking_rules() -> None:
+    from datetime import date
+
+    assert period_of(PeriodKind.WEEK, date(2026, 11, 26)).first == date(2026, 11, 23)
+    assert period_of(PeriodKind.QUARTER, date(2026, 11, 26)).first == date(2026, 10, 1)
+    assert period_of(PeriodKind.QUARTER, date(2026, 11, 26)).last == date(2026, 12, 31)
+    assert period_of(PeriodKind.YEAR, date(2026, 2, 1)).last == date(2026, 12, 31)
+    assert period_of(PeriodKind.MONTH, date(2028, 2, 10)).last == date(2028, 2, 29)
+    nov = period_of(PeriodKind.MONTH, date(2026, 11, 26))
+    assert nov.start == datetime(2026, 10, 31, 17, 0, tzinfo=UTC)
+    assert nov.end == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    rows = {"a": Counts(2, 1), "b": Counts(), "c": Counts(4, 4), "d": Counts(8, 4)}
+    assert rank(rows) == ["c", "d", "a", "b"]
+    assert Counts().ratio is None and Counts(received_total=3).received_ratio == 0.0
