@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import CTE
 
@@ -52,6 +52,7 @@ __all__ = [
     "render_export",
     "resolve_recipients",
     "subtree_codes",
+    "subtree_select",
     "update_group",
     "update_unit",
 ]
@@ -602,6 +603,13 @@ def delete_group(session: Session, name: str, *, actor: Actor) -> None:
 def _subtree_cte(root: str) -> CTE:
     tree = select(Unit.code).where(Unit.code == root).cte("subtree", recursive=True)
     return tree.union_all(select(Unit.code).where(Unit.parent_code == tree.c.code))
+
+
+def subtree_select(root: str) -> Select[tuple[str]]:
+    """``root`` and every unit below it, as a query to use inside another (no parameters
+    per unit: a province-wide filter stays one small statement)."""
+    tree = _subtree_cte(root)
+    return select(tree.c.code)
 
 
 def subtree_codes(session: Session, root: str) -> list[str]:

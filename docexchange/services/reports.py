@@ -13,16 +13,25 @@ import io
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from openpyxl import Workbook
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.documents import DocumentState, Secrecy
-from docexchange.domain.reports import Counts, Period, Scope, rank, total
-from docexchange.domain.timeutil import parse_date
+from docexchange.domain.documents import DocumentState, Secrecy, format_number
+from docexchange.domain.reports import (
+    Counts,
+    Period,
+    PeriodKind,
+    Scope,
+    period_of,
+    rank,
+    total,
+)
+from docexchange.domain.timeutil import VN_TZ, parse_date
 from docexchange.errors import Forbidden, NotFound, invalid_field
 from docexchange.services import audit, directory
 from docexchange.services.authz import Actor, is_in_subtree, require_role
@@ -30,14 +39,20 @@ from docexchange.storage.models import Document, InboxEntry, PaperRecord, Unit
 
 __all__ = [
     "DIRECTIONS",
+    "DRILL_KINDS",
+    "PAPER_FIELDS",
+    "DrillRow",
+    "Export",
     "RatioReport",
     "UnitFigures",
     "electronic_ratio",
     "export_rows",
     "list_paper",
+    "monthly",
     "parse_targets",
     "register_paper",
     "render_ratio",
+    "report_documents",
 ]
 
 DIRECTIONS = ("sent", "received")
@@ -167,8 +182,22 @@ def _check_access(session: Session, actor: Actor, code: str, scope: Scope) -> No
     raise Forbidden("unit_forbidden", code=code)
 
 
-def _per_unit(session: Session, codes: Sequence[str], period: Period) -> dict[str, Counts]:
-    """Each unit's own counts in ``period`` (three grouped queries)."""
+def _sent_electronically() -> ColumnElement[bool]:
+    """A document went fully electronic: sent through the system, no paper copy, and its
+    current file verified valid (a personal and an organisation signature, both valid)."""
+    return and_(
+        Document.sent_at.is_not(None),
+        Document.paper_copy.is_(False),
+        Document.verified_valid.is_(True),
+        Document.verified_sha256 == Document.current_sha256,
+    )
+
+
+def _per_unit(
+    session: Session, codes: Sequence[str] | Select[tuple[str]], period: Period
+) -> dict[str, Counts]:
+    """Each unit's own counts in ``period`` (three grouped queries) for ``codes`` (a list, or
+    a query giving them)."""
     counts: dict[str, dict[str, int]] = {}
 
     def add(code: str, **values: int) -> None:
@@ -177,12 +206,7 @@ def _per_unit(session: Session, codes: Sequence[str], period: Period) -> dict[st
             row[name] = row.get(name, 0) + int(value or 0)
 
     secret = Document.secrecy != Secrecy.NONE.value
-    electronic = and_(
-        Document.sent_at.is_not(None),
-        Document.paper_copy.is_(False),
-        Document.verified_valid.is_(True),
-        Document.verified_sha256 == Document.current_sha256,
-    )
+    electronic = _sent_electronically()
     for code, issued, sent_electronic, secret_sent in session.execute(
         select(
             Document.sender_code,
@@ -246,7 +270,18 @@ def _per_unit(session: Session, codes: Sequence[str], period: Period) -> dict[st
     return {code: Counts(**values) for code, values in counts.items()}
 
 
-def _successor(units: Mapping[str, Unit], code: str) -> str:
+@dataclass(frozen=True)
+class _Node:
+    """What the report needs of a unit."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    successor_code: str | None
+
+
+def _successor(units: Mapping[str, _Node], code: str) -> str:
     """The unit ``code`` was merged into, followed to the end, within ``units``."""
     seen = {code}
     while (nxt := units[code].successor_code) and nxt in units and nxt not in seen:
@@ -279,8 +314,15 @@ def electronic_ratio(
         raise NotFound("unit_not_found", code=code[:20])
     _check_access(session, actor, code, scope)
     goals = targets or {}
-    codes = [code] if scope is Scope.SELF else directory.subtree_codes(session, code)
-    units = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(codes)))}
+    codes = [code] if scope is Scope.SELF else directory.subtree_select(code)
+    units = {
+        row[0]: _Node(*row)
+        for row in session.execute(
+            select(Unit.code, Unit.name, Unit.level, Unit.parent_code, Unit.successor_code).where(
+                Unit.code.in_(codes)
+            )
+        )
+    }
     own = _per_unit(session, codes, period)
     if rollup:
         moved: dict[str, Counts] = {}
@@ -289,11 +331,11 @@ def electronic_ratio(
             moved[heir] = moved.get(heir, Counts()) + counts
         own = moved
 
-    def figures(u: Unit, counts: Counts, place: int | None = None) -> UnitFigures:
+    def figures(u: _Node, counts: Counts, place: int | None = None) -> UnitFigures:
         return UnitFigures(u.code, u.name, u.level, counts, goals.get(u.level, 1.0), place)
 
     if scope is Scope.SELF:
-        return RatioReport(figures(root, own.get(code, Counts())), period, scope, rollup, [])
+        return RatioReport(figures(units[code], own.get(code, Counts())), period, scope, rollup, [])
     top: dict[str, str] = {}  # unit -> the child of the root it sits under ("": the root)
 
     def anchor_of(unit_code: str) -> str:
@@ -328,10 +370,14 @@ def electronic_ratio(
     order = rank(sums)
     listed = [figures(children[c], sums[c], i + 1) for i, c in enumerate(order)]
     whole = total(own.values())
-    return RatioReport(figures(root, whole), period, scope, rollup, listed)
+    return RatioReport(figures(units[code], whole), period, scope, rollup, listed)
 
 
 # --- exports ------------------------------------------------------------------------------
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: The fields of a paper-register entry, as the API and the page take them.
+PAPER_FIELDS = ("direction", "date", "number", "subject", "counterpart", "secrecy")
 
 #: Column headings of the exported sheet (Vietnamese, as the office files it).
 EXPORT_HEADINGS = (
@@ -374,7 +420,16 @@ def export_rows(report: RatioReport) -> list[tuple[object, ...]]:
     return rows
 
 
-def render_ratio(report: RatioReport, fmt: str) -> bytes:
+@dataclass(frozen=True)
+class Export:
+    """A file to download."""
+
+    data: bytes
+    mimetype: str
+    filename: str
+
+
+def render_ratio(report: RatioReport, fmt: str) -> Export:
     """The report as ``csv`` (UTF-8 with BOM, for spreadsheet programs) or ``xlsx``.
 
     :raises InvalidInput: ``invalid_field`` for another format.
@@ -384,12 +439,14 @@ def render_ratio(report: RatioReport, fmt: str) -> bytes:
         f"{report.period.first.isoformat()} đến {report.period.last.isoformat()}"
     )
     rows = export_rows(report)
+    name = f"ty-le-dien-tu-{report.unit.code}-{report.period.first}-{report.period.last}"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_HEADINGS)
         writer.writerows(["" if v is None else v for v in row] for row in rows)
-        return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        return Export(data, "text/csv", f"{name}.csv")
     if fmt != "xlsx":
         raise invalid_field("format", "reason_one_of", values="json, csv, xlsx")
     book = Workbook()
@@ -404,4 +461,131 @@ def render_ratio(report: RatioReport, fmt: str) -> bytes:
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
+    return Export(out.getvalue(), XLSX_MIMETYPE, f"{name}.xlsx")
+
+
+# --- drill-down ---------------------------------------------------------------------------
+
+#: What a number of the report counts, for the list behind it.
+DRILL_KINDS = ("sent", "sent_electronic", "received", "received_electronic", "secret")
+
+
+@dataclass(frozen=True)
+class DrillRow:
+    """One document behind a number of the report."""
+
+    source: str  # document | inbox | paper
+    id: str
+    day: date
+    unit_code: str
+    number: str | None
+    subject: str
+    electronic: bool
+
+
+def report_documents(
+    session: Session,
+    *,
+    actor: Actor,
+    unit: str | None,
+    period: Period,
+    scope: Scope,
+    kind: str,
+    limit: int = 500,
+) -> list[DrillRow]:
+    """The documents behind one number of the ratio report (the same rules, listed).
+
+    :raises InvalidInput: ``invalid_field`` (kind); :raises Forbidden: ``unit_forbidden``.
+    """
+    if kind not in DRILL_KINDS:
+        raise invalid_field("kind", "reason_one_of", values=", ".join(DRILL_KINDS))
+    code = unit or actor.unit_code
+    if session.get(Unit, code) is None:
+        raise NotFound("unit_not_found", code=code[:20])
+    _check_access(session, actor, code, scope)
+    codes = [code] if scope is Scope.SELF else directory.subtree_select(code)
+    rows: list[DrillRow] = []
+    secret_doc = Document.secrecy != Secrecy.NONE.value
+    electronic = _sent_electronically()
+    if kind not in {"received", "received_electronic"}:
+        query = select(Document).where(
+            Document.sender_code.in_(codes),
+            Document.state == DocumentState.ISSUED.value,
+            Document.issued_at >= period.start,
+            Document.issued_at < period.end,
+            secret_doc if kind == "secret" else ~secret_doc,
+        )
+        if kind == "sent_electronic":
+            query = query.where(electronic)
+        for d in session.scalars(query.order_by(Document.issued_at).limit(limit)):
+            is_electronic = bool(
+                d.sent_at
+                and not d.paper_copy
+                and d.verified_valid
+                and d.verified_sha256 == d.current_sha256
+            )
+            issued = d.issued_at.astimezone(VN_TZ).date() if d.issued_at else period.first
+            number = f"{format_number(d.number)}/{d.notation}" if d.number else None
+            rows.append(
+                DrillRow("document", d.id, issued, d.sender_code, number, d.subject, is_electronic)
+            )
+    if kind in ("received", "received_electronic"):
+        query_in = select(InboxEntry).where(
+            InboxEntry.recipient_code.in_(codes),
+            InboxEntry.received_at >= period.start,
+            InboxEntry.received_at < period.end,
+        )
+        if kind == "received_electronic":
+            query_in = query_in.where(InboxEntry.verified_valid.is_(True), ~InboxEntry.paper_copy)
+        for e in session.scalars(query_in.order_by(InboxEntry.received_at).limit(limit)):
+            rows.append(
+                DrillRow(
+                    "inbox",
+                    e.id,
+                    e.received_at.astimezone(VN_TZ).date(),
+                    e.recipient_code,
+                    e.number,
+                    e.subject,
+                    e.verified_valid and not e.paper_copy,
+                )
+            )
+    if kind in ("sent", "received", "secret"):
+        paper = select(PaperRecord).where(
+            PaperRecord.unit_code.in_(codes),
+            PaperRecord.day >= period.first,
+            PaperRecord.day <= period.last,
+        )
+        if kind == "secret":
+            paper = paper.where(PaperRecord.secrecy != Secrecy.NONE.value)
+        else:
+            paper = paper.where(
+                PaperRecord.direction == kind, PaperRecord.secrecy == Secrecy.NONE.value
+            )
+        for p in session.scalars(paper.order_by(PaperRecord.day).limit(limit)):
+            rows.append(DrillRow("paper", p.id, p.day, p.unit_code, p.number, p.subject, False))
+    return sorted(rows, key=lambda r: (r.day, r.source, r.id))[:limit]
+
+
+def monthly(
+    session: Session,
+    *,
+    actor: Actor,
+    unit: str | None,
+    scope: Scope,
+    last: date,
+    months: int = 12,
+    rollup: bool = False,
+) -> list[tuple[Period, Counts]]:
+    """The figures month by month, the ``months`` months up to the one holding ``last``."""
+    periods = [period_of(PeriodKind.MONTH, last)]
+    while len(periods) < months:
+        periods.insert(0, period_of(PeriodKind.MONTH, periods[0].first - timedelta(days=1)))
+    return [
+        (
+            p,
+            electronic_ratio(
+                session, actor=actor, unit=unit, period=p, scope=scope, rollup=rollup
+            ).unit.counts,
+        )
+        for p in periods
+    ]

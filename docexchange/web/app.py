@@ -21,6 +21,7 @@ from docexchange.web.blueprints import (
     exchange_ui,
     health,
     pki_http,
+    reports_ui,
     ui,
     verify_ui,
 )
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(ui.bp)
     app.register_blueprint(documents_ui.bp)
     app.register_blueprint(exchange_ui.bp)
+    app.register_blueprint(reports_ui.bp)
     app.register_blueprint(verify_ui.bp)
     app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)

@@ -17,7 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-__all__ = ["LoginForm", "PinForm", "TrustAnchorForm", "UploadForm", "UserForm"]
+__all__ = ["LoginForm", "PaperForm", "PinForm", "TrustAnchorForm", "UploadForm", "UserForm"]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -88,4 +88,28 @@ class TrustAnchorForm(FlaskForm):  # type: ignore[misc]
     certificate_file = FileField(
         _l("or a certificate file"),
         validators=[FileAllowed(["pem", "crt", "cer", "der"], _l("A certificate file only"))],
+    )
+
+
+class PaperForm(FlaskForm):  # type: ignore[misc]
+    """Clerk: a document sent or received on paper, for the register."""
+
+    direction = SelectField(
+        _l("Direction"),
+        choices=[SelectChoice("received", _l("Received")), SelectChoice("sent", _l("Sent"))],
+    )
+    date = StringField(_l("Date (YYYY-MM-DD)"), validators=[DataRequired(), Length(max=10)])
+    number = StringField(_l("Number and notation"), validators=[DataRequired(), Length(max=40)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=500)])
+    counterpart = StringField(
+        _l("From / to (the other party)"), validators=[DataRequired(), Length(max=200)]
+    )
+    secrecy = SelectField(
+        _l("Secrecy"),
+        choices=[
+            SelectChoice("none", _l("Not secret")),
+            SelectChoice("mat", _l("Secret (Mật)")),
+            SelectChoice("toi_mat", _l("Top secret (Tối mật)")),
+            SelectChoice("tuyet_mat", _l("Absolutely secret (Tuyệt mật)")),
+        ],
     )

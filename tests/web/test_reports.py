@@ -235,3 +235,80 @@ def test_periods_and_ranking_rules() -> None:
     rows = {"a": Counts(2, 1), "b": Counts(), "c": Counts(4, 4), "d": Counts(8, 4)}
     assert rank(rows) == ["c", "d", "a", "b"]
     assert Counts().ratio is None and Counts(received_total=3).received_ratio == 0.0
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+def test_the_dashboard_ranks_and_drills_down(client: FlaskClient) -> None:
+    from tests.web.test_ui import _login
+
+    _login(client, "dh.lanhdao")
+    page = client.get("/reports", query_string={"unit": DISTRICT, **NOVEMBER}).get_data(
+        as_text=True
+    )
+    assert "Xếp hạng các đơn vị cấp dưới" in page
+    ranking = page.split('id="ranking"')[1].split("</table>")[0]
+    assert ranking.index(MINH_LUONG) < ranking.index(CHAN_MONG)  # 50 % before 33.3 %
+    assert "50.0 %" in ranking and "33.3 %" in ranking and "chưa đạt" in ranking
+    figures = page.split('id="figures"')[1].split("</section>")[0]
+    assert ">7</a>" in figures and ">3</a>" in figures  # received, received electronic
+    assert page.count("<rect") >= 1  # November has a bar in the trend
+    behind = client.get(
+        "/reports/documents",
+        query_string={"unit": CHAN_MONG, "scope": "self", "kind": "received", **NOVEMBER},
+    ).get_data(as_text=True)
+    table = behind.split('id="behind"')[1]
+    assert table.count('data-source="inbox"') == 4 and table.count('data-source="paper"') == 1
+    electronic = client.get(
+        "/reports/documents",
+        query_string={
+            "unit": CHAN_MONG,
+            "scope": "self",
+            "kind": "received_electronic",
+            **NOVEMBER,
+        },
+    ).get_data(as_text=True)
+    assert electronic.split('id="behind"')[1].count("<tr data-source") == 2
+    sheet = client.get(
+        "/reports/export", query_string={"unit": DISTRICT, "format": "xlsx", **NOVEMBER}
+    )
+    rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
+    assert rows[2][:4] == (DISTRICT, "UBND huyện Đoan Hùng", 1, 0)
+    above = client.get("/reports", query_string={"unit": PROVINCE, **NOVEMBER})
+    assert above.status_code == 403
+
+
+def test_a_clerk_registers_paper_on_its_page(client: FlaskClient, as_user: Any) -> None:
+    from tests.web.test_ui import _csrf, _login
+
+    _login(client, "cm.vanthu")
+    page = client.get("/paper").get_data(as_text=True)
+    done = client.post(
+        "/paper",
+        data={
+            "csrf_token": _csrf(page),
+            "direction": "received",
+            "date": "2026-11-20",
+            "number": "45/SNV",
+            "subject": "Về việc tuyển dụng",
+            "counterpart": "Sở Nội vụ",
+            "secrecy": "none",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Đã vào sổ văn bản giấy 45/SNV." in done and "Về việc tuyển dụng" in done
+    wrong = client.post(
+        "/paper",
+        data={
+            "csrf_token": _csrf(done),
+            "direction": "received",
+            "date": "20/11/2026",
+            "number": "46/SNV",
+            "subject": "x",
+            "counterpart": "y",
+            "secrecy": "none",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "46/SNV" not in wrong.split('id="paper"')[1] and 'class="flash error"' in wrong
+    listed = client.get("/api/v1/paper-records", headers=as_user("cm.vanthu")).get_json()
+    assert [r["number"] for r in listed["items"]] == ["45/SNV"]

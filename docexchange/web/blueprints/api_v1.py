@@ -501,15 +501,9 @@ def electronic_ratio() -> Response:
     fmt = args.get("format", "json")
     if fmt == "json":
         return jsonify(ratio_report_to_dict(report))
-    data = reports.render_ratio(report, fmt)
-    name = f"ty-le-dien-tu-{report.unit.code}-{report.period.first}-{report.period.last}.{fmt}"
-    mimetype = (
-        "text/csv"
-        if fmt == "csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    response = Response(data, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    export = reports.render_ratio(report, fmt)
+    response = Response(export.data, mimetype=export.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
 
 

@@ -1,0 +1,110 @@
+"""Pages for the reports: the paper register (clerks) and the ratio dashboard."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from docexchange.domain.accounts import Role
+from docexchange.domain.reports import Period, Scope, parse_period
+from docexchange.domain.timeutil import today_vn
+from docexchange.errors import DocExchangeError, invalid_field
+from docexchange.services import reports
+from docexchange.web.context import current_actor, db, services
+from docexchange.web.errors import localized
+from docexchange.web.forms import PaperForm
+
+bp = Blueprint("reports_ui", __name__)
+
+
+@bp.route("/paper", methods=["GET", "POST"])
+def paper() -> str | WerkzeugResponse:
+    """Clerks: register documents sent or received on paper; the unit's register."""
+    form = PaperForm()
+    if form.validate_on_submit():
+        try:
+            reports.register_paper(
+                db(),
+                {name: form[name].data for name in reports.PAPER_FIELDS},
+                actor=current_actor(),
+            )
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            flash(form.number.data, "registered")
+            return redirect(url_for("reports_ui.paper"))
+    records = reports.list_paper(db(), actor=current_actor())
+    return render_template(
+        "reports/paper.html",
+        form=form,
+        records=records,
+        can_register=current_actor().has(Role.CLERK),
+    )
+
+
+def _query() -> tuple[str | None, Period, Scope, bool]:
+    """unit, period (``from``+``to``, or ``period`` containing ``from``; default: this
+    month), scope (leaders and auditors: subtree by default) and rollup from the query."""
+    args = request.args
+    wide = current_actor().has(Role.SIGNER, Role.AUDITOR, Role.ADMIN)
+    scope_text = args.get("scope") or (Scope.SUBTREE if wide else Scope.SELF).value
+    if scope_text not in {s.value for s in Scope}:
+        raise invalid_field("scope", "reason_one_of", values="self, subtree")
+    if args.get("to"):
+        period = parse_period(args.get("from"), args.get("to"), today=today_vn())
+    else:
+        kind = args.get("period") or "month"
+        period = parse_period(args.get("from"), None, kind=kind, today=today_vn())
+    return args.get("unit") or None, period, Scope(scope_text), args.get("rollup") == "1"
+
+
+@bp.get("/reports")
+def dashboard() -> str:
+    """The fully-electronic ratio of a unit and period: figures, a year's trend, the child
+    units ranked against their target, every number a link to the documents behind it."""
+    unit, period, scope, rollup = _query()
+    actor = current_actor()
+    targets = reports.parse_targets(services().settings.ratio_targets)
+    report = reports.electronic_ratio(
+        db(), actor=actor, unit=unit, period=period, scope=scope, rollup=rollup, targets=targets
+    )
+    trend = reports.monthly(
+        db(), actor=actor, unit=report.unit.code, scope=scope, last=period.last, rollup=rollup
+    )
+    return render_template(
+        "reports/dashboard.html", report=report, trend=trend, scope=scope, rollup=rollup
+    )
+
+
+@bp.get("/reports/documents")
+def documents() -> str:
+    """The documents behind one number of the dashboard."""
+    unit, period, scope, _ = _query()
+    kind = request.args.get("kind", "sent")
+    rows = reports.report_documents(
+        db(), actor=current_actor(), unit=unit, period=period, scope=scope, kind=kind
+    )
+    return render_template(
+        "reports/documents.html", rows=rows, kind=kind, period=period, unit=unit, scope=scope
+    )
+
+
+@bp.get("/reports/export")
+def export() -> Response:
+    """The dashboard's report as XLSX or CSV (same figures as the API)."""
+    unit, period, scope, rollup = _query()
+    fmt = request.args.get("format", "xlsx")
+    report = reports.electronic_ratio(
+        db(),
+        actor=current_actor(),
+        unit=unit,
+        period=period,
+        scope=scope,
+        rollup=rollup,
+        targets=reports.parse_targets(services().settings.ratio_targets),
+    )
+    export = reports.render_ratio(report, fmt)
+    response = Response(export.data, mimetype=export.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
