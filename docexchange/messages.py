@@ -195,6 +195,7 @@ MESSAGES: dict[str, str] = {
     # verification reasons (codes in ValidationReport messages)
     "no_valid_personal_signature": N_("No valid personal signature."),
     "no_valid_organisation_signature": N_("No valid organisation signature."),
+    "not_verified": N_("The signatures of this file have not been checked."),
     "pdf_unreadable": N_("The file cannot be read as a PDF."),
     "signature_cannot_validate": N_("This signature cannot be validated (damaged or unusual)."),
     "verification_timed_out": N_(

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from docexchange.domain.timeutil import VN_TZ, parse_date
-from docexchange.errors import InvalidInput
+from docexchange.errors import InvalidInput, invalid_field
 
 __all__ = [
     "Counts",
@@ -24,6 +24,7 @@ __all__ = [
     "PeriodKind",
     "Scope",
     "parse_period",
+    "parse_scope",
     "period_of",
     "rank",
     "ratio",
@@ -100,6 +101,19 @@ def parse_period(first: object, last: object, *, kind: object = None, today: dat
     if end < start or (end - start).days > MAX_DAYS:
         raise InvalidInput("invalid_period", reason=f"{start.isoformat()}…{end.isoformat()}")
     return Period(start, end)
+
+
+def parse_scope(value: object, *, default: Scope = Scope.SELF) -> Scope:
+    """``self`` or ``subtree`` (``default`` when absent).
+
+    :raises InvalidInput: ``invalid_field``.
+    """
+    if value in (None, ""):
+        return default
+    try:
+        return Scope(str(value))
+    except ValueError:
+        raise invalid_field("scope", "reason_one_of", values="self, subtree") from None
 
 
 def ratio(electronic: int, total: int) -> float | None:

@@ -14,7 +14,7 @@ from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
 from docexchange.services.authz import role_set
 from docexchange.services.exchange import OutboxItem
-from docexchange.services.reports import RatioReport, UnitFigures
+from docexchange.services.reports import Coverage, CoverageRow, RatioReport, UnitFigures
 from docexchange.storage.models import (
     Delivery,
     Document,
@@ -317,4 +317,52 @@ def ratio_report_to_dict(report: RatioReport) -> dict[str, Any]:
         "rollup": report.rollup,
         **{k: v for k, v in body.items() if k not in ("code", "name", "level")},
         "children": [{**_figures_to_dict(child), "rank": child.rank} for child in report.children],
+    }
+
+
+def _coverage_row(row: CoverageRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "name": row.name,
+        "issued": {
+            "total": row.issued,
+            "personal_valid": row.issued_personal_valid,
+            "organisation_valid": row.issued_organisation_valid,
+            "both_valid": row.issued_both_valid,
+        },
+        "received": {
+            "total": row.received,
+            "personal_valid": row.received_personal_valid,
+            "organisation_valid": row.received_organisation_valid,
+            "both_valid": row.received_both_valid,
+        },
+    }
+
+
+def coverage_to_dict(coverage: Coverage) -> dict[str, Any]:
+    """DESIGN.md §6 ``GET /reports/signature-coverage``."""
+    return {
+        "units": [{**_coverage_row(r), "code": r.key} for r in coverage.units],
+        "signers": [{**_coverage_row(r), "username": r.key} for r in coverage.signers],
+        "failures": [
+            {
+                "source": f.source,
+                "id": f.id,
+                "unit_code": f.unit_code,
+                "number": f.number,
+                "subject": f.subject,
+                "reasons": _reasons(list(f.reasons)),
+            }
+            for f in coverage.failures
+        ],
+        "expiring_certificates": [
+            {
+                "subject": c.subject,
+                "serial": c.serial,
+                "kind": c.kind,
+                "owner": c.owner,
+                "not_after": c.not_after.isoformat(),
+            }
+            for c in coverage.expiring
+        ],
     }

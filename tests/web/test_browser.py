@@ -289,3 +289,45 @@ def test_a_district_clerk_accepts_and_forwards_to_a_commune_in_the_browser(
     forwarded = wait.until(ec.presence_of_element_located((By.ID, "forwarded")))
     assert "000.21.12.H45" in forwarded.text and "01 đã đến" in forwarded.text
     assert "000.22.12.H45" not in forwarded.text
+
+
+def test_an_auditor_reads_the_ratio_dashboard_and_drills_down_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, client: Any, as_user: Any
+) -> None:
+    """Paper registered by both communes; the auditor ranks them and opens a figure."""
+    for clerk, direction in (("cm.vanthu", "sent"), ("ml.vanthu", "received")):
+        registered = client.post(
+            "/api/v1/paper-records",
+            json={
+                "direction": direction,
+                "date": "2026-11-10",
+                "number": "7/UBND",
+                "subject": "Văn bản giấy",
+                "counterpart": "Huyện",
+            },
+            headers=as_user(clerk),
+        )
+        assert registered.status_code == 201
+
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "username").send_keys("thanhtra")
+    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+    click_and_load(browser, By.ID, "submit")
+    click_and_load(browser, By.ID, "nav-reports")
+    unit = wait.until(ec.presence_of_element_located((By.ID, "unit")))
+    unit.clear()
+    unit.send_keys("000.00.12.H45")
+    for field, value in (("from", "2026-11-01"), ("to", "2026-11-30")):
+        browser.execute_script(
+            "document.getElementById(arguments[0]).value = arguments[1]", field, value
+        )
+    click_and_load(browser, By.ID, "show")
+    ranking = wait.until(ec.presence_of_element_located((By.ID, "ranking")))
+    rows = ranking.find_elements(By.CSS_SELECTOR, "tbody tr")
+    assert [r.get_attribute("data-unit") for r in rows] == ["000.21.12.H45", "000.22.12.H45"]
+    assert all("below-target" in (r.get_attribute("class") or "") for r in rows)
+    assert "0.0 %" in rows[0].text and "chưa đạt" in rows[0].text
+    click_and_load(browser, By.CSS_SELECTOR, "#row-sent td a")
+    behind = wait.until(ec.presence_of_element_located((By.ID, "behind")))
+    assert "7/UBND" in behind.text and "sổ văn bản giấy" in behind.text

@@ -33,6 +33,25 @@ def _paper(client: FlaskClient, headers: dict[str, str], **fields: Any) -> Any:
     return client.post("/api/v1/paper-records", json=body, headers=headers)
 
 
+def _report(valid: bool) -> dict[str, Any]:
+    """A stored report as the verifier writes it: the peer's leader and seal, the leader's
+    signature broken when not ``valid``."""
+
+    def signature(kind: str, passed: bool) -> dict[str, Any]:
+        return {
+            "kind": kind,
+            "indication": "TOTAL_PASSED" if passed else "TOTAL_FAILED",
+            "sub_indication": None if passed else "HASH_FAILURE",
+            "messages": [] if passed else ["signed_bytes_changed"],
+        }
+
+    return {
+        "valid": valid,
+        "signatures": [signature("personal", valid), signature("organization", True)],
+        "messages": [],
+    }
+
+
 def _arrival(services: Services, recipient: str, at: datetime, *, valid: bool) -> None:
     with services.sessions() as session:
         session.add(
@@ -50,7 +69,7 @@ def _arrival(services: Services, recipient: str, at: datetime, *, valid: bool) -
                 urgency_rank=3,
                 paper_copy=False,
                 pdf_sha256="0" * 64,
-                verification={"valid": valid},
+                verification=_report(valid),
                 verified_valid=valid,
                 status_code="01",
                 received_at=at,
@@ -312,3 +331,65 @@ def test_a_clerk_registers_paper_on_its_page(client: FlaskClient, as_user: Any) 
     assert "46/SNV" not in wrong.split('id="paper"')[1] and 'class="flash error"' in wrong
     listed = client.get("/api/v1/paper-records", headers=as_user("cm.vanthu")).get_json()
     assert [r["number"] for r in listed["items"]] == ["45/SNV"]
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+def test_signature_coverage_per_unit_and_signer_with_reasons(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    from datetime import timedelta
+
+    from docexchange.storage.models import CertificateRecord
+
+    soon = datetime.now(UTC) + timedelta(days=10)
+    with services.sessions() as session:
+        for serial, days in (("51", 10), ("52", 45)):
+            session.add(
+                CertificateRecord(
+                    issuer="CN=CA",
+                    serial=serial,
+                    subject=f"CN=Lãnh đạo {serial}",
+                    kind="personal",
+                    owner_username="cm.lanhdao",
+                    owner_unit_code=None,
+                    not_after=datetime.now(UTC) + timedelta(days=days),
+                )
+            )
+        session.commit()
+    auditor = as_user("thanhtra")
+    body = client.get(
+        "/api/v1/reports/signature-coverage",
+        query_string={"unit": PROVINCE, "scope": "subtree", **NOVEMBER},
+        headers=auditor,
+    ).get_json()
+    units = {u["code"]: u for u in body["units"]}
+    assert units[PROVINCE]["issued"] == {
+        "total": 4,
+        "personal_valid": 2,
+        "organisation_valid": 2,
+        "both_valid": 2,
+    }
+    assert units[CHAN_MONG]["received"] == {
+        "total": 4,
+        "personal_valid": 3,
+        "organisation_valid": 4,
+        "both_valid": 3,
+    }
+    assert units[MINH_LUONG]["received"]["both_valid"] == 2
+    assert [
+        (s["username"], s["issued"]["total"], s["issued"]["both_valid"]) for s in body["signers"]
+    ] == [("pt.lanhdao", 4, 2)]
+    reasons = {
+        (f["source"], f["unit_code"]): [r["code"] for r in f["reasons"]] for f in body["failures"]
+    }
+    assert reasons[("inbox", CHAN_MONG)] == ["signed_bytes_changed", "no_valid_personal_signature"]
+    assert [f["source"] for f in body["failures"]].count("document") == 2  # never checked
+    assert "not_verified" in reasons[("document", PROVINCE)]
+    assert [c["serial"] for c in body["expiring_certificates"]] == ["51"]
+    assert body["expiring_certificates"][0]["not_after"][:10] == soon.date().isoformat()
+    commune = client.get(
+        "/api/v1/reports/signature-coverage",
+        query_string={"unit": PROVINCE, **NOVEMBER},
+        headers=as_user("cm.vanthu"),
+    )
+    assert (commune.status_code, error_code(commune)) == (403, "unit_forbidden")

@@ -6,7 +6,7 @@ import base64
 import json
 import logging
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import yaml
 from flask import Blueprint, Response, g, jsonify, request
 
 from docexchange.domain.accounts import role_names
-from docexchange.domain.reports import Period, Scope, parse_period
+from docexchange.domain.reports import Period, parse_period, parse_scope
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import InvalidInput, invalid_field
 from docexchange.services import (
@@ -30,6 +30,7 @@ from docexchange.services import (
 )
 from docexchange.web.context import current_actor, db, notify_worker, services
 from docexchange.web.schemas import (
+    coverage_to_dict,
     delivery_to_dict,
     document_to_dict,
     group_to_dict,
@@ -486,15 +487,12 @@ def electronic_ratio() -> Response:
     """The fully-electronic ratio, ``?unit=&from=&to=`` (or ``&period=week|month|quarter|year``)
     ``&scope=self|subtree&rollup=1&format=json|csv|xlsx``."""
     args = request.args
-    scope = args.get("scope", Scope.SELF.value)
-    if scope not in {s.value for s in Scope}:
-        raise invalid_field("scope", "reason_one_of", values="self, subtree")
     report = reports.electronic_ratio(
         db(),
         actor=current_actor(),
         unit=args.get("unit") or None,
         period=_period(),
-        scope=Scope(scope),
+        scope=parse_scope(args.get("scope")),
         rollup=args.get("rollup") in ("1", "true"),
         targets=reports.parse_targets(services().settings.ratio_targets),
     )
@@ -505,6 +503,23 @@ def electronic_ratio() -> Response:
     response = Response(export.data, mimetype=export.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
+
+
+@bp.get("/reports/signature-coverage")
+def signature_coverage() -> Response:
+    """Per unit and signer, documents issued and received with valid personal and
+    organisation signatures; the failing ones with reasons; certificates expiring soon
+    (``?unit=&from=&to=`` or ``&period=``, ``&scope=self|subtree``)."""
+    args = request.args
+    coverage = reports.signature_coverage(
+        db(),
+        actor=current_actor(),
+        unit=args.get("unit") or None,
+        period=_period(),
+        scope=parse_scope(args.get("scope")),
+        now=datetime.now(UTC),
+    )
+    return jsonify(coverage_to_dict(coverage))
 
 
 @bp.post("/documents/<document_id>/issue")

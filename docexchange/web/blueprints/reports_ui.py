@@ -6,9 +6,9 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.reports import Period, Scope, parse_period
+from docexchange.domain.reports import Period, Scope, parse_period, parse_scope
 from docexchange.domain.timeutil import today_vn
-from docexchange.errors import DocExchangeError, invalid_field
+from docexchange.errors import DocExchangeError
 from docexchange.services import reports
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.errors import localized
@@ -48,15 +48,13 @@ def _query() -> tuple[str | None, Period, Scope, bool]:
     month), scope (leaders and auditors: subtree by default) and rollup from the query."""
     args = request.args
     wide = current_actor().has(Role.SIGNER, Role.AUDITOR, Role.ADMIN)
-    scope_text = args.get("scope") or (Scope.SUBTREE if wide else Scope.SELF).value
-    if scope_text not in {s.value for s in Scope}:
-        raise invalid_field("scope", "reason_one_of", values="self, subtree")
+    scope = parse_scope(args.get("scope"), default=Scope.SUBTREE if wide else Scope.SELF)
     if args.get("to"):
         period = parse_period(args.get("from"), args.get("to"), today=today_vn())
     else:
         kind = args.get("period") or "month"
         period = parse_period(args.get("from"), None, kind=kind, today=today_vn())
-    return args.get("unit") or None, period, Scope(scope_text), args.get("rollup") == "1"
+    return args.get("unit") or None, period, scope, args.get("rollup") == "1"
 
 
 @bp.get("/reports")
