@@ -277,6 +277,8 @@ def build_document(package: DocumentPackage, *, now: datetime) -> bytes:
         )
         + "</AttachmentEncoded>"
     )
+    if not package.attachments:  # a revocation carries no file: no manifest, no attachments
+        return _wrap(header)
     return _wrap(header, body, attachments)
 
 

@@ -275,3 +275,41 @@ def test_the_pages_forward_and_revoke(
     frozen = client.get(f"/inbox/{entry['delivery_id']}").get_data(as_text=True)
     assert "Ban hành nhầm" in frozen and 'id="preview"' not in frozen
     assert 'id="forward"' not in frozen and 'id="move-04"' not in frozen
+
+
+def test_a_forward_as_edxml_keeps_the_issuer_and_names_both_hops(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """What a peer serving the communes would get from the district (and, revoked, without
+    the file)."""
+    from docexchange.envelopes import edxml
+
+    sent, entry = _forwarded_to_communes(client, as_user, services)
+    with services.sessions() as session:
+        delivery = session.scalar(
+            select(Delivery).where(
+                Delivery.source_entry_id == entry["delivery_id"],
+                Delivery.recipient_code == CHAN_MONG,
+            )
+        )
+        assert delivery is not None and delivery.from_code == DISTRICT
+        data = exchange.delivery_package(session, delivery.id, services=services)
+        notice = exchange.delivery_package(
+            session,
+            delivery.id,
+            services=services,
+            business=edxml.Business(doc_type=1, reason="Sai thể thức"),
+        )
+    assert edxml.validate(data) == [] and edxml.validate(notice) == []
+    package = edxml.parse_package(data)
+    assert isinstance(package, edxml.DocumentPackage)
+    assert package.sender.organ_id == PROVINCE and package.document_id == sent["document_id"]
+    assert [r.organ_id for r in package.recipients] == [CHAN_MONG]
+    assert [hop for hop, _ in package.trace] == [PROVINCE, DISTRICT]
+    assert package.business.reason == "Chuyển tiếp văn bản điện tử"
+    original = client.get(f"/api/v1/documents/{sent['id']}/file", headers=as_user("pt.vanthu"))
+    assert package.attachments[0].data == original.data
+    revocation = edxml.parse_package(notice)
+    assert isinstance(revocation, edxml.DocumentPackage)
+    assert (revocation.business.doc_type, revocation.business.reason) == (1, "Sai thể thức")
+    assert revocation.attachments == ()
