@@ -1343,6 +1343,8 @@ class OutboxItem:
     #: The sender's document row (its own documents), or the inbox entry it forwarded.
     document_id: str | None
     forwarded_entry_id: str | None
+    #: The report on the file that went (kept with the document, or with the entry).
+    verification: dict[str, Any] | None = None
 
 
 def list_outbox(session: Session, *, actor: Actor, status: str | None = None) -> list[OutboxItem]:
@@ -1370,6 +1372,9 @@ def list_outbox(session: Session, *, actor: Actor, status: str | None = None) ->
                     urgency=document.urgency,
                     document_id=document.id,
                     forwarded_entry_id=None,
+                    verification=document.verification
+                    if document.verified_sha256 == document.current_sha256
+                    else None,
                 )
             )
         elif entry is not None:
@@ -1382,6 +1387,7 @@ def list_outbox(session: Session, *, actor: Actor, status: str | None = None) ->
                     urgency=entry.urgency,
                     document_id=None,
                     forwarded_entry_id=entry.id,
+                    verification=entry.verification,
                 )
             )
     return items

@@ -235,6 +235,7 @@ def outbox_item_to_dict(item: OutboxItem) -> dict[str, Any]:
         "sender_code": delivery.from_code,
         "recipient_code": delivery.recipient_code,
         "urgency": item.urgency,
+        "verification": None if item.verification is None else _verdict_summary(item.verification),
         "forwarded": item.forwarded_entry_id is not None,
         "state": delivery.state,
         "attempts": delivery.attempts,
@@ -310,7 +311,9 @@ def ratio_report_to_dict(report: RatioReport) -> dict[str, Any]:
     for a subtree, each child unit's, ranked."""
     body = _figures_to_dict(report.unit)
     return {
-        "unit": {"code": report.unit.code, "name": report.unit.name, "level": report.unit.level},
+        "unit": report.unit.code,
+        "unit_name": report.unit.name,
+        "unit_level": report.unit.level,
         "from": report.period.first.isoformat(),
         "to": report.period.last.isoformat(),
         "scope": report.scope.value,

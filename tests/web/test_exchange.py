@@ -67,6 +67,7 @@ def test_the_province_sends_to_the_communes_and_sees_their_statuses(
 
     assert _status(client, cm, arrived["delivery_id"], "03").status_code == 200
     outbox = client.get("/api/v1/outbox", headers=as_user("pt.vanthu")).get_json()["items"]
+    assert {o["verification"]["valid"] for o in outbox} == {True}  # checked when it was sent
     assert {o["recipient_code"]: o["status_code"] for o in outbox} == {
         CHAN_MONG: "03",
         MINH_LUONG: "01",
