@@ -284,6 +284,7 @@ def _record_signature(
     )
     document.signatures.append(signature)
     document.current_sha256 = digest
+    document.verified_valid = None  # the kept verdict was on an earlier revision
     return signature
 
 

@@ -197,8 +197,7 @@ def _sent_electronically() -> ColumnElement[bool]:
     return and_(
         Document.sent_at.is_not(None),
         Document.paper_copy.is_(False),
-        Document.verified_valid.is_(True),
-        Document.verified_sha256 == Document.current_sha256,
+        Document.verified_valid.is_(True),  # on the current file (see the column)
     )
 
 
@@ -527,12 +526,7 @@ def report_documents(
         if kind == "sent_electronic":
             query = query.where(electronic)
         for d in session.scalars(query.order_by(Document.issued_at).limit(limit)):
-            is_electronic = bool(
-                d.sent_at
-                and not d.paper_copy
-                and d.verified_valid
-                and d.verified_sha256 == d.current_sha256
-            )
+            is_electronic = bool(d.sent_at and not d.paper_copy and d.verified_valid)
             issued = d.issued_at.astimezone(VN_TZ).date() if d.issued_at else period.first
             number = f"{format_number(d.number)}/{d.notation}" if d.number else None
             rows.append(
@@ -706,7 +700,7 @@ def signature_coverage(
         )
     )
     for d in issued:
-        current = d.verified_sha256 == d.current_sha256
+        current = d.verified_valid is not None and d.verified_sha256 == d.current_sha256
         personal, organisation, reasons = _judged(d.verification if current else None)
         leader = next((s.signer for s in d.signatures if s.kind == "personal"), "")
         rows = [units[d.sender_code]]

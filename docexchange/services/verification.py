@@ -6,7 +6,7 @@ import logging
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
@@ -118,7 +118,9 @@ def verify_stored_document(
             verification=report.as_dict(),
             verified_sha256=sha256,
             verified_at=utcnow(),
-            verified_valid=report.valid,
+            # The verdict column speaks of the current file only (a signature may have
+            # been added while this one was judged).
+            verified_valid=case((Document.current_sha256 == sha256, report.valid), else_=None),
         )
     )
     audit.record(

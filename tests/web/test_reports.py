@@ -393,3 +393,31 @@ def test_signature_coverage_per_unit_and_signer_with_reasons(
         headers=as_user("cm.vanthu"),
     )
     assert (commune.status_code, error_code(commune)) == (403, "unit_forbidden")
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+def test_a_verdict_on_an_earlier_revision_does_not_count(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """Checked when signed, then issued (a new revision): the verdict column forgets it, so
+    the ratio cannot count the document as verified until its issued file is checked."""
+    from docexchange.storage.models import Document
+    from tests.web.test_documents import PIN, upload
+
+    clerk, leader = as_user("pt.vanthu"), as_user("pt.lanhdao")
+    doc = upload(client, clerk, recipients=[CHAN_MONG]).get_json()["id"]
+    assert client.post(f"/api/v1/documents/{doc}/sign", json={"pin": PIN}, headers=leader)
+    checked = client.post(f"/api/v1/documents/{doc}/verify", headers=clerk)
+    assert checked.status_code == 200
+    with services.sessions() as session:
+        stored = session.get(Document, doc)
+        assert stored is not None and stored.verified_valid is False  # no organisation seal yet
+    issued = client.post(f"/api/v1/documents/{doc}/issue", json={"pin": PIN}, headers=clerk)
+    assert issued.status_code == 200 and issued.get_json()["verification"]["current"] is False
+    with services.sessions() as session:
+        stored = session.get(Document, doc)
+        assert stored is not None and stored.verified_valid is None
+    assert client.post(f"/api/v1/documents/{doc}/send", headers=clerk).status_code == 202
+    with services.sessions() as session:
+        stored = session.get(Document, doc)
+        assert stored is not None and stored.verified_valid is True  # checked again to send
