@@ -298,6 +298,26 @@ def _successor(units: Mapping[str, _Node], code: str) -> str:
     return code
 
 
+def _merged_into(session: Session, codes: Sequence[str] | Select[tuple[str]]) -> list[str]:
+    """Units outside ``codes`` merged (directly or along a chain) into one of them."""
+    found: list[str] = []
+    frontier: Sequence[str] | Select[tuple[str]] = codes
+    while True:
+        step = list(
+            session.scalars(
+                select(Unit.code).where(
+                    Unit.successor_code.in_(frontier),
+                    ~Unit.code.in_(codes),
+                    Unit.code.not_in(found),
+                )
+            )
+        )
+        if not step:
+            return found
+        found.extend(step)
+        frontier = step
+
+
 def electronic_ratio(
     session: Session,
     *,
@@ -323,15 +343,18 @@ def electronic_ratio(
     _check_access(session, actor, code, scope)
     goals = targets or {}
     codes = [code] if scope is Scope.SELF else directory.subtree_select(code)
+    merged_in = _merged_into(session, codes) if rollup else []
     units = {
         row[0]: _Node(*row)
         for row in session.execute(
             select(Unit.code, Unit.name, Unit.level, Unit.parent_code, Unit.successor_code).where(
-                Unit.code.in_(codes)
+                Unit.code.in_(codes) | Unit.code.in_(merged_in)
             )
         )
     }
     own = _per_unit(session, codes, period)
+    if merged_in:
+        own.update(_per_unit(session, merged_in, period))
     if rollup:
         moved: dict[str, Counts] = {}
         for unit_code, counts in own.items():
@@ -499,9 +522,11 @@ def report_documents(
     period: Period,
     scope: Scope,
     kind: str,
+    rollup: bool = False,
     limit: int = 500,
 ) -> list[DrillRow]:
-    """The documents behind one number of the ratio report (the same rules, listed).
+    """The documents behind one number of the ratio report (the same rules, listed;
+    ``rollup``: with those of units merged into the ones shown).
 
     :raises InvalidInput: ``invalid_field`` (kind); :raises Forbidden: ``unit_forbidden``.
     """
@@ -511,7 +536,13 @@ def report_documents(
     if session.get(Unit, code) is None:
         raise NotFound("unit_not_found", code=code[:20])
     _check_access(session, actor, code, scope)
-    codes = [code] if scope is Scope.SELF else directory.subtree_select(code)
+    codes: list[str] | Select[tuple[str]] = (
+        [code] if scope is Scope.SELF else directory.subtree_select(code)
+    )
+    merged_in = _merged_into(session, codes) if rollup else []
+    if merged_in:
+        shown = codes if isinstance(codes, list) else list(session.scalars(codes))
+        codes = [*shown, *merged_in]
     rows: list[DrillRow] = []
     secret_doc = Document.secrecy != Secrecy.NONE.value
     electronic = _sent_electronically()

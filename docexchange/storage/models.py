@@ -416,9 +416,7 @@ class InboxEntry(Base):
     __tablename__ = "inbox_entries"
     __table_args__ = (
         Index("ix_inbox_recipient_status", "recipient_code", "status_code"),
-        Index(
-            "ix_inbox_report", "recipient_code", "received_at", "verified_valid", "paper_copy"
-        ),
+        Index("ix_inbox_report", "recipient_code", "received_at", "verified_valid", "paper_copy"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

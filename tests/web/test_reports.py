@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
+from docexchange.domain.accounts import Role
 from docexchange.domain.reports import Counts, PeriodKind, period_of, rank
 from docexchange.services import exchange
 from docexchange.services.container import Services
@@ -197,6 +198,32 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
         CHAN_MONG: (1, 0, 7, 3, 0)
     }
     assert _figures(rolled.get_json()) == _figures(apart)
+    from docexchange.domain.reports import Scope, parse_period
+    from docexchange.services import reports
+    from docexchange.services.authz import Actor
+
+    with services.sessions() as session:
+        admin = Actor(0, "t", PROVINCE, frozenset({Role.ADMIN}))
+        period = parse_period(NOVEMBER["from"], NOVEMBER["to"], today=date(2026, 11, 26))
+        behind = reports.report_documents(
+            session,
+            actor=admin,
+            unit=CHAN_MONG,
+            period=period,
+            scope=Scope.SELF,
+            kind="received",
+            rollup=True,
+        )
+        assert len(behind) == 7 and {r.unit_code for r in behind} == {CHAN_MONG, MINH_LUONG}
+    alone = _ratio(client, auditor, unit=CHAN_MONG, rollup="1", **NOVEMBER).get_json()
+    assert _figures(alone) == (1, 0, 7, 3, 0)  # the successor's own report takes them in
+    assert _figures(_ratio(client, auditor, unit=CHAN_MONG, **NOVEMBER).get_json()) == (
+        1,
+        0,
+        5,
+        2,
+        0,
+    )
 
 
 @pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")

@@ -78,10 +78,16 @@ def dashboard() -> str:
 @bp.get("/reports/documents")
 def documents() -> str:
     """The documents behind one number of the dashboard."""
-    unit, period, scope, _ = _query()
+    unit, period, scope, rollup = _query()
     kind = request.args.get("kind", "sent")
     rows = reports.report_documents(
-        db(), actor=current_actor(), unit=unit, period=period, scope=scope, kind=kind
+        db(),
+        actor=current_actor(),
+        unit=unit,
+        period=period,
+        scope=scope,
+        kind=kind,
+        rollup=rollup,
     )
     return render_template(
         "reports/documents.html", rows=rows, kind=kind, period=period, unit=unit, scope=scope
