@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -13,7 +13,7 @@ from docexchange.domain.audit import GENESIS_HASH, ChainBreak, event_hash, find_
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import AuditEvent, AuditHead
 
-__all__ = ["record", "verify_chain"]
+__all__ = ["history", "record", "verify_chain"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,13 @@ def record(
     session.execute(update(AuditHead).where(AuditHead.id == _HEAD_ID).values(hash=digest))
     logger.info("audit %s %s by %s", action, target or "-", actor or "-")
     return event
+
+
+def history(session: Session, target: str, *, limit: int = 200) -> Sequence[AuditEvent]:
+    """The events about one object (a document, a delivery), oldest first."""
+    return session.scalars(
+        select(AuditEvent).where(AuditEvent.target == target).order_by(AuditEvent.seq).limit(limit)
+    ).all()
 
 
 def _stored_events(session: Session) -> Generator[AuditEvent, None, None]:

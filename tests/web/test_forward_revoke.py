@@ -269,6 +269,14 @@ def test_the_pages_forward_and_revoke(
         follow_redirects=True,
     ).get_data(as_text=True)
     assert 'id="revoked"' in revoked and 'id="revoke"' not in revoked
+    history = revoked.split('id="history"')[1].split("</ol>")[0]
+    assert [line.split(" — ")[1] for line in history.split("<li>")[1:]] == [
+        "tải lên",
+        "đã ký",
+        "cấp số và ban hành",
+        "gửi tới 1 nơi nhận",
+        "đã thu hồi",
+    ]
     client.post("/logout", data={"csrf_token": _csrf(revoked)})
 
     _login(client, "dh.vanthu")

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DOC_TYPES, DocumentState
 from docexchange.errors import DocExchangeError
-from docexchange.services import documents, exchange, verification
+from docexchange.services import audit, documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.errors import localized
 from docexchange.web.forms import PinForm, UploadForm
@@ -102,6 +102,7 @@ def show(document_id: str) -> str:
         can_send=can_send,
         can_revoke=can_revoke,
         deliveries=deliveries,
+        history=audit.history(db(), document.id),
         type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
     )
 
