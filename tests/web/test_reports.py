@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.reports import Counts, PeriodKind, period_of, rank
+from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.services import exchange
 from docexchange.services.container import Services
 from docexchange.storage.models import InboxEntry, Unit
@@ -26,7 +27,18 @@ from tests.web.test_documents import signed_and_issued
 
 PROVINCE, DISTRICT = "000.00.00.H45", "000.00.12.H45"
 CHAN_MONG, MINH_LUONG = "000.21.12.H45", "000.22.12.H45"
-NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
+#: The scenario happens this month (its documents are issued now), in Vietnam time.
+MONTH = period_of(PeriodKind.MONTH, today_vn())
+THIS_MONTH = {"from": MONTH.first.isoformat(), "to": MONTH.last.isoformat()}
+
+
+def _day(offset: int) -> str:
+    """The day ``offset`` days after the first of this month (negative: the month before)."""
+    return (MONTH.first + timedelta(days=offset)).isoformat()
+
+
+def _vn(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), VN_TZ).astimezone(UTC)
 
 
 def _paper(client: FlaskClient, headers: dict[str, str], **fields: Any) -> Any:
@@ -105,19 +117,17 @@ def scenario(client: FlaskClient, as_user: Any, services: Services) -> None:
         sent = client.post(f"/api/v1/documents/{document['id']}/send", headers=clerk)
         assert sent.status_code == 202
     assert exchange.deliver_pending(services).delivered == 4
-    assert _paper(client, clerk, direction="sent", date="2026-11-05").status_code == 201
-    assert (
-        _paper(client, clerk, direction="sent", date="2026-11-06", secrecy="mat").status_code == 201
-    )
+    assert _paper(client, clerk, direction="sent", date=_day(4)).status_code == 201
+    assert _paper(client, clerk, direction="sent", date=_day(5), secrecy="mat").status_code == 201
     commune = as_user("cm.vanthu")
-    assert _paper(client, commune, direction="sent", date="2026-11-30").status_code == 201
-    assert _paper(client, commune, direction="received", date="2026-11-01").status_code == 201
-    assert _paper(client, commune, direction="received", date="2026-10-31").status_code == 201
-    # Chân Mộng, from a peer: one failed verification; one arrived at 23:30 on 30 November
-    # in Vietnam (counted), one at 00:10 on 1 December (not counted).
-    _arrival(services, CHAN_MONG, datetime(2026, 11, 20, 3, 0, tzinfo=UTC), valid=False)
-    _arrival(services, CHAN_MONG, datetime(2026, 11, 30, 16, 30, tzinfo=UTC), valid=True)
-    _arrival(services, CHAN_MONG, datetime(2026, 11, 30, 17, 10, tzinfo=UTC), valid=True)
+    assert _paper(client, commune, direction="sent", date=MONTH.last.isoformat()).status_code == 201
+    assert _paper(client, commune, direction="received", date=_day(0)).status_code == 201
+    assert _paper(client, commune, direction="received", date=_day(-1)).status_code == 201
+    # Chân Mộng, from a peer: one failed verification; one arrived at 23:30 on the month's
+    # last day in Vietnam (counted), one at 00:10 on the next month's first (not counted).
+    _arrival(services, CHAN_MONG, _vn(MONTH.first + timedelta(days=9), 10), valid=False)
+    _arrival(services, CHAN_MONG, _vn(MONTH.last, 23, 30), valid=True)
+    _arrival(services, CHAN_MONG, _vn(MONTH.last + timedelta(days=1), 0, 10), valid=True)
 
 
 @pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
@@ -133,48 +143,50 @@ def test_the_scripted_scenario_gives_exactly_the_expected_figures(
         MINH_LUONG: (0, 0, 2, 1, 0),
     }
     for code, figures in expected.items():
-        body = _ratio(client, auditor, unit=code, **NOVEMBER).get_json()
+        body = _ratio(client, auditor, unit=code, **THIS_MONTH).get_json()
         assert _figures(body) == figures, code
-    commune = _ratio(client, auditor, unit=CHAN_MONG, **NOVEMBER).get_json()
+    commune = _ratio(client, auditor, unit=CHAN_MONG, **THIS_MONTH).get_json()
     assert commune["sent"]["ratio"] == 0.0 and commune["received"]["ratio"] == 0.4
     assert commune["ratio"] == pytest.approx(2 / 6) and commune["below_target"] is True
-    empty = _ratio(client, auditor, unit=DISTRICT, **NOVEMBER).get_json()
+    empty = _ratio(client, auditor, unit=DISTRICT, **THIS_MONTH).get_json()
     assert (empty["sent"]["ratio"], empty["received"]["ratio"], empty["ratio"]) == (None,) * 3
     assert empty["below_target"] is False
 
-    whole = _ratio(client, auditor, unit=PROVINCE, scope="subtree", **NOVEMBER).get_json()
+    whole = _ratio(client, auditor, unit=PROVINCE, scope="subtree", **THIS_MONTH).get_json()
     assert _figures(whole) == (5, 1, 7, 3, 2)
     assert [(c["code"], c["rank"]) for c in whole["children"]] == [(DISTRICT, 1)]
     assert _figures(whole["children"][0]) == (1, 0, 7, 3, 0)
-    district = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **NOVEMBER).get_json()
+    district = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **THIS_MONTH).get_json()
     assert [(c["code"], c["rank"], c["below_target"]) for c in district["children"]] == [
         (MINH_LUONG, 1, True),
         (CHAN_MONG, 2, True),
     ]
-    # December holds only the arrival after midnight; October only one paper record.
-    december = _ratio(client, auditor, unit=CHAN_MONG, period="month", **{"from": "2026-12-15"})
-    assert december.get_json()["from"] == "2026-12-01" and december.get_json()["to"] == "2026-12-31"
+    # The next month holds only the arrival after midnight; the month before, one paper record.
+    following = period_of(PeriodKind.MONTH, MONTH.last + timedelta(days=15))
+    december = _ratio(client, auditor, unit=CHAN_MONG, period="month", **{"from": _day(45)})
+    assert december.get_json()["from"] == following.first.isoformat()
+    assert december.get_json()["to"] == following.last.isoformat()
     assert _figures(december.get_json()) == (0, 0, 1, 1, 0)
-    october = _ratio(client, auditor, unit=CHAN_MONG, **{"from": "2026-10-31", "to": "2026-10-31"})
+    october = _ratio(client, auditor, unit=CHAN_MONG, **{"from": _day(-1), "to": _day(-1)})
     assert _figures(october.get_json()) == (0, 0, 1, 0, 0)
 
 
 @pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
 def test_who_sees_which_report(client: FlaskClient, as_user: Any) -> None:
     clerk = as_user("cm.vanthu")
-    own = _ratio(client, clerk, **NOVEMBER)
+    own = _ratio(client, clerk, **THIS_MONTH)
     assert own.status_code == 200 and own.get_json()["unit"] == CHAN_MONG
     for params in ({"unit": MINH_LUONG}, {"scope": "subtree"}, {"unit": PROVINCE}):
-        refused = _ratio(client, clerk, **params, **NOVEMBER)
+        refused = _ratio(client, clerk, **params, **THIS_MONTH)
         assert (refused.status_code, error_code(refused)) == (403, "unit_forbidden"), params
     leader = as_user("dh.lanhdao")
-    assert _ratio(client, leader, unit=DISTRICT, scope="subtree", **NOVEMBER).status_code == 200
-    assert _ratio(client, leader, unit=CHAN_MONG, **NOVEMBER).status_code == 200
-    above = _ratio(client, leader, unit=PROVINCE, **NOVEMBER)
+    assert _ratio(client, leader, unit=DISTRICT, scope="subtree", **THIS_MONTH).status_code == 200
+    assert _ratio(client, leader, unit=CHAN_MONG, **THIS_MONTH).status_code == 200
+    above = _ratio(client, leader, unit=PROVINCE, **THIS_MONTH)
     assert (above.status_code, error_code(above)) == (403, "unit_forbidden")
-    bad = _ratio(client, leader, **{"from": "2026-11-30", "to": "2026-11-01"})
+    bad = _ratio(client, leader, **{"from": THIS_MONTH["to"], "to": _day(-3)})
     assert (bad.status_code, error_code(bad)) == (422, "invalid_period")
-    unknown = _ratio(client, as_user("thanhtra"), unit="000.99.99.H45", **NOVEMBER)
+    unknown = _ratio(client, as_user("thanhtra"), unit="000.99.99.H45", **THIS_MONTH)
     assert (unknown.status_code, error_code(unknown)) == (404, "unit_not_found")
 
 
@@ -188,12 +200,12 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
         merged.successor_code = CHAN_MONG  # the 2025 reform: Minh Lương joins Chân Mộng
         session.commit()
     auditor = as_user("thanhtra")
-    apart = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **NOVEMBER).get_json()
+    apart = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **THIS_MONTH).get_json()
     assert {c["code"]: _figures(c) for c in apart["children"]} == {
         CHAN_MONG: (1, 0, 5, 2, 0),
         MINH_LUONG: (0, 0, 2, 1, 0),
     }
-    rolled = _ratio(client, auditor, unit=DISTRICT, scope="subtree", rollup="1", **NOVEMBER)
+    rolled = _ratio(client, auditor, unit=DISTRICT, scope="subtree", rollup="1", **THIS_MONTH)
     assert {c["code"]: _figures(c) for c in rolled.get_json()["children"]} == {
         CHAN_MONG: (1, 0, 7, 3, 0)
     }
@@ -204,7 +216,7 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
 
     with services.sessions() as session:
         admin = Actor(0, "t", PROVINCE, frozenset({Role.ADMIN}))
-        period = parse_period(NOVEMBER["from"], NOVEMBER["to"], today=date(2026, 11, 26))
+        period = parse_period(THIS_MONTH["from"], THIS_MONTH["to"], today=MONTH.first)
         behind = reports.report_documents(
             session,
             actor=admin,
@@ -215,9 +227,9 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
             rollup=True,
         )
         assert len(behind) == 7 and {r.unit_code for r in behind} == {CHAN_MONG, MINH_LUONG}
-    alone = _ratio(client, auditor, unit=CHAN_MONG, rollup="1", **NOVEMBER).get_json()
+    alone = _ratio(client, auditor, unit=CHAN_MONG, rollup="1", **THIS_MONTH).get_json()
     assert _figures(alone) == (1, 0, 7, 3, 0)  # the successor's own report takes them in
-    assert _figures(_ratio(client, auditor, unit=CHAN_MONG, **NOVEMBER).get_json()) == (
+    assert _figures(_ratio(client, auditor, unit=CHAN_MONG, **THIS_MONTH).get_json()) == (
         1,
         0,
         5,
@@ -229,7 +241,7 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
 @pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
 def test_the_exports_hold_the_same_figures_as_the_api(client: FlaskClient, as_user: Any) -> None:
     auditor = as_user("thanhtra")
-    params = {"unit": DISTRICT, "scope": "subtree", **NOVEMBER}
+    params = {"unit": DISTRICT, "scope": "subtree", **THIS_MONTH}
     api = _ratio(client, auditor, **params).get_json()
     sheet = _ratio(client, auditor, format="xlsx", **params)
     assert sheet.status_code == 200 and "attachment" in sheet.headers["Content-Disposition"]
@@ -288,7 +300,7 @@ def test_the_dashboard_ranks_and_drills_down(client: FlaskClient) -> None:
     from tests.web.test_ui import _login
 
     _login(client, "dh.lanhdao")
-    page = client.get("/reports", query_string={"unit": DISTRICT, **NOVEMBER}).get_data(
+    page = client.get("/reports", query_string={"unit": DISTRICT, **THIS_MONTH}).get_data(
         as_text=True
     )
     assert "Xếp hạng các đơn vị cấp dưới" in page
@@ -300,7 +312,7 @@ def test_the_dashboard_ranks_and_drills_down(client: FlaskClient) -> None:
     assert page.count("<rect") >= 1  # November has a bar in the trend
     behind = client.get(
         "/reports/documents",
-        query_string={"unit": CHAN_MONG, "scope": "self", "kind": "received", **NOVEMBER},
+        query_string={"unit": CHAN_MONG, "scope": "self", "kind": "received", **THIS_MONTH},
     ).get_data(as_text=True)
     table = behind.split('id="behind"')[1]
     assert table.count('data-source="inbox"') == 4 and table.count('data-source="paper"') == 1
@@ -310,16 +322,16 @@ def test_the_dashboard_ranks_and_drills_down(client: FlaskClient) -> None:
             "unit": CHAN_MONG,
             "scope": "self",
             "kind": "received_electronic",
-            **NOVEMBER,
+            **THIS_MONTH,
         },
     ).get_data(as_text=True)
     assert electronic.split('id="behind"')[1].count("<tr data-source") == 2
     sheet = client.get(
-        "/reports/export", query_string={"unit": DISTRICT, "format": "xlsx", **NOVEMBER}
+        "/reports/export", query_string={"unit": DISTRICT, "format": "xlsx", **THIS_MONTH}
     )
     rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
     assert rows[2][:4] == (DISTRICT, "UBND huyện Đoan Hùng", 1, 0)
-    above = client.get("/reports", query_string={"unit": PROVINCE, **NOVEMBER})
+    above = client.get("/reports", query_string={"unit": PROVINCE, **THIS_MONTH})
     assert above.status_code == 403
 
 
@@ -364,7 +376,6 @@ def test_a_clerk_registers_paper_on_its_page(client: FlaskClient, as_user: Any) 
 def test_signature_coverage_per_unit_and_signer_with_reasons(
     client: FlaskClient, as_user: Any, services: Services
 ) -> None:
-    from datetime import timedelta
 
     from docexchange.storage.models import CertificateRecord
 
@@ -386,7 +397,7 @@ def test_signature_coverage_per_unit_and_signer_with_reasons(
     auditor = as_user("thanhtra")
     body = client.get(
         "/api/v1/reports/signature-coverage",
-        query_string={"unit": PROVINCE, "scope": "subtree", **NOVEMBER},
+        query_string={"unit": PROVINCE, "scope": "subtree", **THIS_MONTH},
         headers=auditor,
     ).get_json()
     units = {u["code"]: u for u in body["units"]}
@@ -416,7 +427,7 @@ def test_signature_coverage_per_unit_and_signer_with_reasons(
     assert body["expiring_certificates"][0]["not_after"][:10] == soon.date().isoformat()
     commune = client.get(
         "/api/v1/reports/signature-coverage",
-        query_string={"unit": PROVINCE, **NOVEMBER},
+        query_string={"unit": PROVINCE, **THIS_MONTH},
         headers=as_user("cm.vanthu"),
     )
     assert (commune.status_code, error_code(commune)) == (403, "unit_forbidden")
