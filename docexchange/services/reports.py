@@ -31,7 +31,7 @@ from docexchange.domain.reports import (
     rank,
     total,
 )
-from docexchange.domain.timeutil import VN_TZ, parse_date
+from docexchange.domain.timeutil import VN_TZ, parse_date, today_vn
 from docexchange.errors import Forbidden, NotFound, invalid_field
 from docexchange.services import audit, directory
 from docexchange.services.authz import Actor, is_in_subtree, require_role
@@ -95,8 +95,10 @@ def register_paper(session: Session, data: Mapping[str, Any], *, actor: Actor) -
     day = parse_date(data.get("date"), field="date")
     if day is None:
         raise invalid_field("date", "reason_non_empty")
+    if day > today_vn():
+        raise invalid_field("date", "reason_not_in_future")
     secrecy = data.get("secrecy") or Secrecy.NONE.value
-    if secrecy not in {s.value for s in Secrecy}:
+    if not isinstance(secrecy, str) or secrecy not in {s.value for s in Secrecy}:
         raise invalid_field("secrecy", "reason_one_of", values=", ".join(s.value for s in Secrecy))
     record = PaperRecord(
         id=uuid.uuid4().hex,

@@ -120,7 +120,7 @@ def scenario(client: FlaskClient, as_user: Any, services: Services) -> None:
     assert _paper(client, clerk, direction="sent", date=_day(4)).status_code == 201
     assert _paper(client, clerk, direction="sent", date=_day(5), secrecy="mat").status_code == 201
     commune = as_user("cm.vanthu")
-    assert _paper(client, commune, direction="sent", date=MONTH.last.isoformat()).status_code == 201
+    assert _paper(client, commune, direction="sent", date=today_vn().isoformat()).status_code == 201
     assert _paper(client, commune, direction="received", date=_day(0)).status_code == 201
     assert _paper(client, commune, direction="received", date=_day(-1)).status_code == 201
     # Chân Mộng, from a peer: one failed verification; one arrived at 23:30 on the month's
@@ -168,6 +168,9 @@ def test_the_scripted_scenario_gives_exactly_the_expected_figures(
     assert december.get_json()["to"] == following.last.isoformat()
     assert _figures(december.get_json()) == (0, 0, 1, 1, 0)
     october = _ratio(client, auditor, unit=CHAN_MONG, **{"from": _day(-1), "to": _day(-1)})
+    today = today_vn().isoformat()  # a period of one day holds that day's paper
+    one_day = _ratio(client, auditor, unit=CHAN_MONG, **{"from": today, "to": today}).get_json()
+    assert one_day["sent"]["total"] == 1
     assert _figures(october.get_json()) == (0, 0, 1, 0, 0)
 
 
@@ -266,6 +269,10 @@ def test_the_paper_register_checks_what_it_is_given(client: FlaskClient, as_user
     assert (missing.status_code, error_code(missing)) == (422, "invalid_field")
     sideways = _paper(client, clerk, direction="across", date="2026-11-02")
     assert (sideways.status_code, error_code(sideways)) == (422, "invalid_field")
+    later = (today_vn() + timedelta(days=1)).isoformat()
+    for bad in ({"date": later}, {"date": "2026-11-02", "secrecy": ["mat"]}):
+        refused = _paper(client, clerk, direction="sent", **bad)
+        assert (refused.status_code, error_code(refused)) == (422, "invalid_field"), bad
     other = _paper(client, clerk, direction="sent", date="2026-11-02", unit_code=PROVINCE)
     assert (other.status_code, error_code(other)) == (403, "unit_forbidden")
     leader = _paper(client, as_user("cm.lanhdao"), direction="sent", date="2026-11-02")
