@@ -283,6 +283,8 @@ def test_the_pages_forward_and_revoke(
     frozen = client.get(f"/inbox/{entry['delivery_id']}").get_data(as_text=True)
     assert "Ban hành nhầm" in frozen and 'id="preview"' not in frozen
     assert 'id="forward"' not in frozen and 'id="move-04"' not in frozen
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "đã thu hồi" in inbox.split('id="inbox"')[1]
 
 
 def test_a_forward_as_edxml_keeps_the_issuer_and_names_both_hops(
