@@ -466,3 +466,23 @@ def test_a_verdict_on_an_earlier_revision_does_not_count(
     with services.sessions() as session:
         stored = session.get(Document, doc)
         assert stored is not None and stored.verified_valid is True  # checked again to send
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+def test_the_signature_coverage_page(client: FlaskClient) -> None:
+    from tests.web.test_ui import _login
+
+    _login(client, "thanhtra")
+    page = client.get(
+        "/reports/signatures", query_string={"unit": PROVINCE, "scope": "subtree", **THIS_MONTH}
+    ).get_data(as_text=True)
+    units = page.split('id="coverage-units"')[1].split("</table>")[0]
+    province = units.split(f'data-unit="{PROVINCE}"')[1].split("</tr>")[0]
+    assert "<td>4</td><td>2</td><td>2</td><td>2</td>" in province
+    signers = page.split('id="coverage-signers"')[1].split("</table>")[0]
+    assert 'data-signer="pt.lanhdao"' in signers and "Nguyễn Văn Tỉnh" in signers
+    failures = page.split('id="coverage-failures"')[1].split("</table>")[0]
+    assert "Nội dung đã ký bị thay đổi sau khi ký." in failures
+    assert "Chữ ký số của tệp này chưa được kiểm tra." in failures
+    dashboard = client.get("/reports", query_string={"unit": PROVINCE, **THIS_MONTH})
+    assert 'id="coverage-link"' in dashboard.get_data(as_text=True)

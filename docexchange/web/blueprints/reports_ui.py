@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
@@ -112,3 +114,25 @@ def export() -> Response:
     response = Response(export.data, mimetype=export.mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
+
+
+@bp.get("/reports/signatures")
+def signatures() -> str:
+    """Auditors and leaders: which documents carry valid signatures, who signed, what failed
+    and why, and which certificates expire soon."""
+    unit, period, scope, _ = _query()
+    coverage = reports.signature_coverage(
+        db(),
+        actor=current_actor(),
+        unit=unit,
+        period=period,
+        scope=scope,
+        now=datetime.now(UTC),
+    )
+    return render_template(
+        "reports/signatures.html",
+        coverage=coverage,
+        unit=unit or current_actor().unit_code,
+        period=period,
+        scope=scope,
+    )
