@@ -1,4 +1,5 @@
-"""Pages for the reports: the paper register (clerks) and the ratio dashboard."""
+"""Pages for the reports: the paper register (clerks), the ratio dashboard with its drill-down
+and exports, and the signature-coverage audit."""
 
 from __future__ import annotations
 
