@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from fanout import _settings  # noqa: E402  (the same instance settings)
 from national_tree import national_tree  # noqa: E402
 from sqlalchemy import create_engine, insert, text, update  # noqa: E402
 
@@ -40,7 +41,6 @@ from docexchange.services import demo, directory, reports  # noqa: E402
 from docexchange.services.authz import Actor  # noqa: E402
 from docexchange.services.container import build_services  # noqa: E402
 from docexchange.services.schema import migrate  # noqa: E402
-from docexchange.settings import Settings  # noqa: E402
 from docexchange.storage.models import (  # noqa: E402
     Delivery,
     Document,
@@ -54,17 +54,6 @@ PROVINCE = "000.00.00.H07"
 QUARTER = Period(date(2026, 4, 1), date(2026, 6, 30))
 YEAR_START = datetime(2025, 12, 31, 17, 0, tzinfo=UTC)  # 1 January 2026, 00:00 in Vietnam
 CHUNK = 20_000
-
-
-def _settings(instance: Path, url: str, schema: str) -> Settings:
-    return Settings(
-        instance_dir=instance,
-        database_url=url,
-        database_schema=schema,
-        secret_key="bench-secret-key-not-for-production",
-        argon2_memory_kib=8192,
-        argon2_time_cost=1,
-    )
 
 
 def _vn_day(moment: datetime) -> date:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import Response, current_app, g
 from sqlalchemy.orm import Session
 
 from docexchange.services.authz import Actor
 from docexchange.services.container import Services
+from docexchange.services.reports import Export, parse_targets
 
 __all__ = [
     "EXTENSION_KEY",
@@ -14,7 +15,9 @@ __all__ = [
     "close_session",
     "current_actor",
     "db",
+    "download",
     "notify_worker",
+    "ratio_targets",
     "services",
 ]
 
@@ -54,3 +57,15 @@ def current_actor() -> Actor:
     """The authenticated actor; the default-deny hook guarantees one on protected routes."""
     actor: Actor = g.actor
     return actor
+
+
+def ratio_targets() -> dict[str, float]:
+    """The ratio targets per unit level this instance is configured with."""
+    return parse_targets(services().settings.ratio_targets)
+
+
+def download(export: Export) -> Response:
+    """A generated file, as an attachment under its own name."""
+    response = Response(export.data, mimetype=export.mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response

@@ -28,7 +28,14 @@ from docexchange.services import (
     trust,
     verification,
 )
-from docexchange.web.context import current_actor, db, notify_worker, services
+from docexchange.web.context import (
+    current_actor,
+    db,
+    download,
+    notify_worker,
+    ratio_targets,
+    services,
+)
 from docexchange.web.schemas import (
     coverage_to_dict,
     delivery_to_dict,
@@ -494,15 +501,13 @@ def electronic_ratio() -> Response:
         period=_period(),
         scope=parse_scope(args.get("scope")),
         rollup=args.get("rollup") in ("1", "true"),
-        targets=reports.parse_targets(services().settings.ratio_targets),
+        targets=ratio_targets(),
     )
     fmt = args.get("format", "json")
     if fmt == "json":
         return jsonify(ratio_report_to_dict(report))
     export = reports.render_ratio(report, fmt)
-    response = Response(export.data, mimetype=export.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    return response
+    return download(export)
 
 
 @bp.get("/reports/signature-coverage")

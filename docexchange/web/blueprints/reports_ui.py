@@ -13,7 +13,7 @@ from docexchange.domain.reports import Period, Scope, parse_period, parse_scope
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import DocExchangeError
 from docexchange.services import reports
-from docexchange.web.context import current_actor, db, services
+from docexchange.web.context import current_actor, db, download, ratio_targets
 from docexchange.web.errors import localized
 from docexchange.web.forms import PaperForm
 
@@ -66,9 +66,14 @@ def dashboard() -> str:
     units ranked against their target, every number a link to the documents behind it."""
     unit, period, scope, rollup = _query()
     actor = current_actor()
-    targets = reports.parse_targets(services().settings.ratio_targets)
     report = reports.electronic_ratio(
-        db(), actor=actor, unit=unit, period=period, scope=scope, rollup=rollup, targets=targets
+        db(),
+        actor=actor,
+        unit=unit,
+        period=period,
+        scope=scope,
+        rollup=rollup,
+        targets=ratio_targets(),
     )
     trend = reports.monthly(
         db(), actor=actor, unit=report.unit.code, scope=scope, last=period.last, rollup=rollup
@@ -109,12 +114,10 @@ def export() -> Response:
         period=period,
         scope=scope,
         rollup=rollup,
-        targets=reports.parse_targets(services().settings.ratio_targets),
+        targets=ratio_targets(),
     )
     export = reports.render_ratio(report, fmt)
-    response = Response(export.data, mimetype=export.mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-    return response
+    return download(export)
 
 
 @bp.get("/reports/signatures")
