@@ -95,6 +95,18 @@ def click_and_load(browser: webdriver.Chrome, by: str, value: str) -> None:
     )
 
 
+def sign_in(browser: webdriver.Chrome, live_server: str, username: str) -> None:
+    """Sign in afresh as a demo account and wait for the home page."""
+    browser.delete_all_cookies()
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+    click_and_load(browser, By.ID, "submit")
+    WebDriverWait(browser, 30, ignored_exceptions=SETTLING).until(
+        ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào")
+    )
+
+
 def test_a_clerk_signs_in_and_browses_the_directory(
     live_server: str, browser: webdriver.Chrome
 ) -> None:
@@ -139,16 +151,8 @@ def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
 ) -> None:
     wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
 
-    def sign_in(username: str) -> None:
-        browser.delete_all_cookies()
-        browser.get(f"{live_server}/login")
-        browser.find_element(By.ID, "username").send_keys(username)
-        browser.find_element(By.ID, "password").send_keys("demo-Password-1")
-        click_and_load(browser, By.ID, "submit")
-        wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào"))
-
     # The clerk uploads the final PDF.
-    sign_in("pt.vanthu")
+    sign_in(browser, live_server, "pt.vanthu")
     browser.get(f"{live_server}/documents/new")
     pdf_path = Path(tempfile.mkdtemp()) / "quyet-dinh.pdf"
     pdf_path.write_bytes(make_pdf(text="Quyet dinh thu nghiem"))
@@ -161,7 +165,7 @@ def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
     assert browser.find_element(By.ID, "preview").get_attribute("src").endswith("/file")
 
     # The leader finds it in "Chờ ký", mistypes the PIN once, then signs.
-    sign_in("pt.lanhdao")
+    sign_in(browser, live_server, "pt.lanhdao")
     click_and_load(browser, By.ID, "queue-sign")
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Văn bản chờ tôi ký"))
     click_and_load(browser, By.PARTIAL_LINK_TEXT, "thử nghiệm ký số trên trình duyệt")
@@ -175,7 +179,7 @@ def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
     assert "Nguyễn Văn Tỉnh" in browser.find_element(By.ID, "signatures").text
 
     # The clerk issues it: number and organisation signature.
-    sign_in("pt.vanthu")
+    sign_in(browser, live_server, "pt.vanthu")
     click_and_load(browser, By.ID, "queue-issue")
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Văn bản chờ ban hành"))
     browser.get(document_url)
@@ -239,11 +243,7 @@ def test_a_commune_clerk_receives_checks_and_accepts_in_the_browser(
     assert exchange.deliver_pending(services).delivered == 1
 
     wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
-    browser.get(f"{live_server}/login")
-    browser.find_element(By.ID, "username").send_keys("cm.vanthu")
-    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
-    click_and_load(browser, By.ID, "submit")
-    wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Xin chào"))
+    sign_in(browser, live_server, "cm.vanthu")
     click_and_load(browser, By.ID, "nav-inbox")
     row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#inbox tbody tr")))
     assert "Hỏa tốc" in row.text and "hợp lệ" in row.text and "01 đã đến" in row.text
@@ -271,10 +271,7 @@ def test_a_district_clerk_accepts_and_forwards_to_a_commune_in_the_browser(
     assert exchange.deliver_pending(services).delivered == 1
 
     wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
-    browser.get(f"{live_server}/login")
-    browser.find_element(By.ID, "username").send_keys("dh.vanthu")
-    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
-    click_and_load(browser, By.ID, "submit")
+    sign_in(browser, live_server, "dh.vanthu")
     click_and_load(browser, By.ID, "nav-inbox")
     click_and_load(browser, By.LINK_TEXT, "Về việc thử nghiệm ký số")
     assert not browser.find_elements(By.ID, "forward")  # not before it is accepted
@@ -310,10 +307,7 @@ def test_an_auditor_reads_the_ratio_dashboard_and_drills_down_in_the_browser(
         assert registered.status_code == 201
 
     wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
-    browser.get(f"{live_server}/login")
-    browser.find_element(By.ID, "username").send_keys("thanhtra")
-    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
-    click_and_load(browser, By.ID, "submit")
+    sign_in(browser, live_server, "thanhtra")
     click_and_load(browser, By.ID, "nav-reports")
     unit = wait.until(ec.presence_of_element_located((By.ID, "unit")))
     unit.clear()

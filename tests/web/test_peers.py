@@ -46,6 +46,20 @@ def _with_peer(services: Services, peer: Peer, **settings: Any) -> Services:
     return replace(services, settings=changed, peers=PeerDirectory((peer,)))
 
 
+def _with_down_peer(services: Services) -> Services:
+    """``services`` of a server whose peer for the communes does not answer."""
+    return _with_peer(
+        services,
+        Peer(
+            name="xa",
+            url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+            serves=COMMUNES,
+            inbound_token_sha256=_sha("x"),
+            outbound_token="y",
+        ),
+    )
+
+
 def _send_one(client: FlaskClient, as_user: Any, recipient: str) -> None:
     body = signed_and_issued(client, as_user, recipients=[recipient])
     sent = client.post(f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu"))
@@ -338,16 +352,7 @@ def test_take_back_replacement_and_revocation_travel_to_a_peer(
 def test_a_peer_that_is_down_delays_delivery_and_loses_nothing(
     client: FlaskClient, as_user: Any, services: Services
 ) -> None:
-    down = _with_peer(
-        services,
-        Peer(
-            name="xa",
-            url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
-            serves=COMMUNES,
-            inbound_token_sha256=_sha("x"),
-            outbound_token="y",
-        ),
-    )
+    down = _with_down_peer(services)
     _send_one(client, as_user, COMMUNES[0])
     result = exchange.deliver_pending(down)
     assert (result.delivered, result.retried) == (0, 1)
@@ -419,16 +424,7 @@ def test_admins_see_each_route_and_queue_failed_deliveries_again(
 
     from tests.web.test_ui import _csrf, _login
 
-    down = _with_peer(
-        services,
-        Peer(
-            name="xa",
-            url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
-            serves=COMMUNES,
-            inbound_token_sha256=_sha("x"),
-            outbound_token="y",
-        ),
-    )
+    down = _with_down_peer(services)
     _send_one(client, as_user, COMMUNES[0])
     with services.sessions() as session:  # its last attempt is due
         session.execute(update(Delivery).values(attempts=exchange.MAX_ATTEMPTS - 1))
