@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -68,6 +68,8 @@ class _Job:
     roots: tuple[bytes, ...]
     other_certs: tuple[bytes, ...]
     at: datetime | None = None
+    #: The caller's clock when it asked: the worker judges "now" as this moment.
+    now: datetime | None = None
 
 
 def _refused(code: str) -> ValidationReport:
@@ -121,7 +123,12 @@ def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs
         roots, others = parsed[key]
         try:
             report = verify_pdf(
-                job.data, roots=roots, other_certs=others, fetchers=fetch.current(), at=job.at
+                job.data,
+                roots=roots,
+                other_certs=others,
+                fetchers=fetch.current(),
+                at=job.at,
+                now=job.now,
             )
         except MemoryError:
             report = _refused("verification_limits_exceeded")
@@ -179,12 +186,17 @@ class IsolatedVerifier:
         other_certs: Sequence[asn1_x509.Certificate] = (),
         at: datetime | None = None,
     ) -> ValidationReport:
-        """Judge ``data`` as :func:`pki.validation.verify_pdf` does, within the limits."""
+        """Judge ``data`` as :func:`pki.validation.verify_pdf` does, within the limits.
+
+        "Now" is this process's clock when asked, not the worker's: one process keeps the
+        time for every verdict it asks for.
+        """
         job = _Job(
             data=data,
             roots=tuple(c.dump() for c in roots),
             other_certs=tuple(c.dump() for c in other_certs),
             at=at,
+            now=datetime.now(UTC),
         )
         worker = self._take()
         started = time.monotonic()

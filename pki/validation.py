@@ -106,6 +106,7 @@ class _Contexts:
         crls: Sequence[bytes],
         fetchers: Fetchers | None,
         at: datetime | None,
+        now: datetime | None,
     ) -> None:
         self._base: dict[str, Any] = {
             "trust_roots": list(roots),
@@ -120,11 +121,13 @@ class _Contexts:
         self.has_revinfo = bool(crls) or (
             self._dss is not None and bool(self._dss.crls or self._dss.ocsps)
         )
-        self.moment = at or datetime.now(UTC)
+        self.moment = at or now or datetime.now(UTC)
         self.now = (
             self.at(at)
             if at is not None
-            else self._make(allow_fetching=fetchers is not None, fetchers=fetchers)
+            else self._make(
+                allow_fetching=fetchers is not None, fetchers=fetchers, moment=self.moment
+            )
         )
 
     def _make(self, **extra: Any) -> ValidationContext:
@@ -150,6 +153,7 @@ def verify_pdf(
     crls: Sequence[bytes] = (),
     fetchers: Fetchers | None = None,
     at: datetime | None = None,
+    now: datetime | None = None,
 ) -> ValidationReport:
     """Judge every signature of ``data``; never raises for bad input.
 
@@ -163,6 +167,8 @@ def verify_pdf(
         caller owns them, so what they fetched is cached across documents.
     :param at: judge as at this moment instead of now (point-in-time validation with the
         revocation data the file carries; nothing is fetched).
+    :param now: the caller's "now" (default: this process's clock), so that a worker
+        process judges as at the moment the server asked, whatever its own clock says.
     """
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -192,7 +198,13 @@ def verify_pdf(
         return ValidationReport(valid=False, signatures=[], status="not_signed")
     try:
         contexts = _Contexts(
-            reader, roots=roots, other_certs=other_certs, crls=crls, fetchers=fetchers, at=at
+            reader,
+            roots=roots,
+            other_certs=other_certs,
+            crls=crls,
+            fetchers=fetchers,
+            at=at,
+            now=now,
         )
     except Exception:
         return ValidationReport(

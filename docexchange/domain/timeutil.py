@@ -1,4 +1,10 @@
-"""Time in Vietnam: stored in UTC, shown and counted in Asia/Ho_Chi_Minh."""
+"""Time in Vietnam: stored in UTC, shown and counted in Asia/Ho_Chi_Minh.
+
+:func:`utcnow` is the one place docexchange reads the clock: every "now" of the services
+(issue dates, arrivals, token expiry, report periods, the paper register's "today") comes
+from it. Tests pin it with ``time-machine`` (README, "Tests"), which moves this clock and
+the libraries' own (pyHanko's signing time, the demo CA's OCSP and time stamps) together.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +13,24 @@ from zoneinfo import ZoneInfo
 
 from docexchange.errors import InvalidInput
 
-__all__ = ["VN_TZ", "parse_date", "today_vn"]
+__all__ = ["VN_TZ", "now_vn", "parse_date", "today_vn", "utcnow"]
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime with microseconds."""
+    return datetime.now(UTC)
+
+
+def now_vn() -> datetime:
+    """Now, as an aware datetime in Vietnam time."""
+    return utcnow().astimezone(VN_TZ)
+
+
 def today_vn(now: datetime | None = None) -> date:
     """The calendar day in Vietnam at ``now`` (default: the current instant)."""
-    instant = now or datetime.now(UTC)
+    instant = now or utcnow()
     return instant.astimezone(VN_TZ).date()
 
 

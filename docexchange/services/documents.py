@@ -8,7 +8,7 @@ import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from asn1crypto import x509 as asn1_x509
@@ -29,7 +29,7 @@ from docexchange.domain.documents import (
     notation,
     series_for,
 )
-from docexchange.domain.timeutil import VN_TZ, parse_date
+from docexchange.domain.timeutil import VN_TZ, now_vn, parse_date
 from docexchange.domain.units import parse_selector
 from docexchange.errors import (
     Conflict,
@@ -313,7 +313,7 @@ def _signature_image(actor: Actor, services: Services) -> bytes | None:
 
 
 def _personal_appearance(actor: Actor, image: bytes | None = None) -> Appearance:
-    signed_at = datetime.now(UTC).astimezone(VN_TZ).isoformat(timespec="seconds")
+    signed_at = now_vn().isoformat(timespec="seconds")
     return Appearance(
         lines=(actor.position, actor.full_name, f"Ký số: {signed_at}"),
         image_png=image,
@@ -473,7 +473,7 @@ def issue_document(
         raise Conflict("document_not_issuable", id=document.id, state=document.state)
     unit = session.get(Unit, document.sender_code)
     assert unit is not None
-    now = datetime.now(UTC)
+    now = utcnow()
     today = now.astimezone(VN_TZ).date()
     series = series_for(document.doc_type, Secrecy(document.secrecy))
     number = _next_number(session, unit.code, today.year, series)

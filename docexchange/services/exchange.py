@@ -40,7 +40,7 @@ from docexchange.domain.exchange import (
     parse_status,
     urgency_rank,
 )
-from docexchange.domain.timeutil import VN_TZ
+from docexchange.domain.timeutil import VN_TZ, now_vn
 from docexchange.envelopes import edxml
 from docexchange.errors import (
     Conflict,
@@ -347,7 +347,7 @@ def edxml_package(session: Session, document_id: str, *, services: Services, act
             if u.code != document.sender_code
         ]
     package = _document_package(session, document, codes, services=services)
-    return edxml.build_document(package, now=datetime.now(VN_TZ))
+    return edxml.build_document(package, now=now_vn())
 
 
 def delivery_package(
@@ -373,7 +373,7 @@ def delivery_package(
         if entry is None:  # impossible with the foreign key
             raise NotFound("delivery_not_found", id=delivery.id)
         package = _entry_package(session, entry, codes, services=services, business=business)
-    return edxml.build_document(package, now=datetime.now(VN_TZ))
+    return edxml.build_document(package, now=now_vn())
 
 
 def _organs(session: Session, codes: Sequence[str]) -> tuple[edxml.Organ, ...]:
@@ -489,7 +489,7 @@ def _entry_package(
         attachments=attachments,
         trace=(
             (entry.sender_code, entry.received_at.astimezone(VN_TZ).strftime(edxml.MOMENT_FORMAT)),
-            (entry.recipient_code, datetime.now(VN_TZ).strftime(edxml.MOMENT_FORMAT)),
+            (entry.recipient_code, now_vn().strftime(edxml.MOMENT_FORMAT)),
         ),
     )
 
@@ -849,7 +849,7 @@ def _outbox_message(session: Session, row: StatusOutbox) -> bytes | None:
             response_document_id=entry.document_ref,
             status_code=row.code,
             description=row.description,
-            timestamp=datetime.now(VN_TZ).replace(tzinfo=None),
+            timestamp=now_vn().replace(tzinfo=None),
             staff=row.staff,
         )
     )

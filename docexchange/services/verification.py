@@ -64,7 +64,7 @@ def _signing_moment(signature: SignatureReport) -> datetime:
             except ValueError:
                 continue
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    return utcnow()
 
 
 def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> SignatureReport:

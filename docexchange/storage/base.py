@@ -13,6 +13,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
+from docexchange.domain.timeutil import utcnow
 from docexchange.errors import ConfigurationError
 from docexchange.settings import Settings
 
@@ -35,11 +36,6 @@ class Base(DeclarativeBase):
     """Base of every table; constraint names follow one convention for migrations."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> datetime:
-    """Now, as an aware UTC datetime with microseconds."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -6,7 +6,7 @@ import base64
 import json
 import logging
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from flask import Blueprint, Response, g, jsonify, request
 
 from docexchange.domain.accounts import role_names
 from docexchange.domain.reports import Period, parse_period, parse_scope
-from docexchange.domain.timeutil import today_vn
+from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.errors import InvalidInput, invalid_field
 from docexchange.services import (
     accounts,
@@ -522,7 +522,7 @@ def signature_coverage() -> Response:
         unit=args.get("unit") or None,
         period=_period(),
         scope=parse_scope(args.get("scope")),
-        now=datetime.now(UTC),
+        now=utcnow(),
     )
     return jsonify(coverage_to_dict(coverage))
 

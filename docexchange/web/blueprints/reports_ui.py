@@ -3,14 +3,12 @@ and exports, and the signature-coverage audit."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.reports import Period, Scope, parse_period, parse_scope
-from docexchange.domain.timeutil import today_vn
+from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.errors import DocExchangeError
 from docexchange.services import reports
 from docexchange.web.context import current_actor, db, download, ratio_targets
@@ -131,7 +129,7 @@ def signatures() -> str:
         unit=unit,
         period=period,
         scope=scope,
-        now=datetime.now(UTC),
+        now=utcnow(),
     )
     return render_template(
         "reports/signatures.html",
