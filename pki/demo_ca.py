@@ -324,6 +324,20 @@ class DemoCA:
         )
         return self._end_entity(subject, public_key_der, days=days)
 
+    def renew(
+        self, certificate: x509.Certificate, *, valid_from: datetime | None = None
+    ) -> x509.Certificate:
+        """A new certificate for the same subject and key, as long-lived as the old one,
+        valid from ``valid_from`` (default: now). The old one stays valid until it expires
+        or is revoked."""
+        lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
+        public_key_der = certificate.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return self._end_entity(
+            certificate.subject, public_key_der, days=lifetime.days, valid_from=valid_from
+        )
+
     # --- revocation and time-stamping -----------------------------------------------------
 
     def _revoked(self) -> list[dict[str, object]]:
@@ -413,15 +427,17 @@ class DemoCA:
         """The intermediate's CRL (valid for one day).
 
         Signed once and reused until the revocation list changes (in this or another
-        process) or it is half a day old: every time-stamped signature embeds it.
+        process) or it is half a day old: every time-stamped signature embeds it. A list
+        dated after now (the clock was set back) is never handed out.
         """
         stat = (self.directory / "revoked.json").stat()
         key = (stat.st_mtime_ns, stat.st_size)
         cached = self._crl
+        now = datetime.now(UTC)
         if (
             cached is not None
             and cached[0] == key
-            and cached[1].last_update_utc > (datetime.now(UTC) - timedelta(hours=12))
+            and now - timedelta(hours=12) < cached[1].last_update_utc <= now
         ):
             return cached[1]
         crl = self._build_crl()

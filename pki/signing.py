@@ -308,7 +308,7 @@ def sign_pdf(
             if attempt is not None and "larger than expected" in str(exc):
                 logger.info("signature container larger than estimated; signing again")
                 continue
-            logger.warning("signing failed: %s", type(exc).__name__)
+            logger.warning("signing failed: %s: %s", type(exc).__name__, exc)
             raise SigningFailed(type(exc).__name__) from exc
         except (PdfError, ValueError, KeyError, TypeError, OSError) as exc:
             logger.warning("signing failed: %s", type(exc).__name__)

@@ -200,7 +200,9 @@ def provision_softhsm_token(
 def store_certificates(
     ref: TokenRef, user_pin: str, certificate_der: bytes, chain_der: list[bytes]
 ) -> None:
-    """Write the signing certificate (same label and id as the key) and its CA chain."""
+    """Write the signing certificate (same label and id as the key) and its CA chain,
+    replacing what the token held; the next signature uses the new certificate."""
+    _CERTIFICATES.pop((ref.module_path, ref.token_label, ref.key_label), None)
     with _session(ref.module_path, ref.token_label, user_pin=user_pin, rw=True) as session:
         for existing in session.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE}):
             existing.destroy()
