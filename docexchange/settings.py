@@ -157,7 +157,10 @@ _KNOWN = {"INSTANCE", *_INT_FIELDS, *_STR_FIELDS, *_BOOL_FIELDS}
 # Variables read by other parts of the project (tests, tools), not by the server settings.
 _FOREIGN = {
     "TEST_DATABASE_URL",
+    "TEST_POSTGRES_URL",
     "CORPUS",
+    "REQUIRE_CORPUS",
+    "CORPUS_REPORT",
     "BROWSER",
     "CHROMEDRIVER",
     "ADMIN_USERNAME",
