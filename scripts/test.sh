@@ -1,29 +1,37 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: set-up, linters, type checks, layer contracts, then
-# pytest on SQLite and on PostgreSQL. Fails on any failure, skip or empty run.
+# pytest on SQLite and on PostgreSQL, then the conformance suite on the external attack
+# corpus when it is found. Fails on any failure, skip or empty run.
 #   DOCEXCHANGE_TEST_POSTGRES_URL  PostgreSQL to test against
 #                                  (default postgresql+psycopg://postgres@127.0.0.1:5432/test)
 #   DOCEXCHANGE_CORPUS             the external attack corpus (default ../shared/corpus)
+#   DOCEXCHANGE_REQUIRE_CORPUS=1   fail when the corpus is not there (.ci/run sets it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
 
 pg_url="${DOCEXCHANGE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
-if [ -z "${DOCEXCHANGE_CORPUS:-}" ] && [ -d ../shared/corpus ]; then
-  DOCEXCHANGE_CORPUS="$(cd ../shared/corpus && pwd)"
+corpus="${DOCEXCHANGE_CORPUS:-../shared/corpus}"
+if [ -d "$corpus" ]; then
+  DOCEXCHANGE_CORPUS="$(cd "$corpus" && pwd)"
   export DOCEXCHANGE_CORPUS
+elif [ "${DOCEXCHANGE_REQUIRE_CORPUS:-0}" = 1 ]; then
+  echo "test: the conformance corpus is required but not found at $corpus" >&2
+  exit 1
 fi
 
-# PostgreSQL: start the local cluster if it is installed but not answering.
-if ! .venv/bin/python - "$pg_url" <<'PY' >/dev/null 2>&1
+pg_answers() {
+  .venv/bin/python - "$pg_url" <<'PY' >/dev/null 2>&1
 import sys, sqlalchemy
 sqlalchemy.create_engine(sys.argv[1]).connect().close()
 PY
-then
+}
+# PostgreSQL: start the local cluster if it is installed but not answering, and wait for it.
+if ! pg_answers; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then
     echo "test: starting PostgreSQL"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
-    sleep 2
+    for _ in $(seq 1 60); do pg_answers && break; sleep 0.5; done
   fi
 fi
 
@@ -39,7 +47,7 @@ run_pytest() {
   local label="$1"; shift
   echo "== pytest on $label"
   set +e
-  env "$@" .venv/bin/pytest -p no:cacheprovider -q
+  env "$@" .venv/bin/pytest -p no:cacheprovider -q "${pytest_args[@]}"
   local rc=$?
   set -e
   if [ "$rc" -eq 5 ]; then
@@ -48,6 +56,23 @@ run_pytest() {
   fi
   [ "$rc" -eq 0 ] || exit "$rc"
 }
+pytest_args=(-m "not conformance")
 run_pytest SQLite DOCEXCHANGE_TEST_DATABASE_URL=
 run_pytest PostgreSQL "DOCEXCHANGE_TEST_DATABASE_URL=$pg_url"
 echo "test: all checks passed on SQLite and PostgreSQL"
+
+if [ -d "${DOCEXCHANGE_CORPUS:-$corpus}" ]; then
+  report="$(mktemp)"
+  trap 'rm -f "$report"' EXIT
+  pytest_args=(-m conformance)
+  run_pytest "the conformance corpus" DOCEXCHANGE_TEST_DATABASE_URL= \
+    "DOCEXCHANGE_CORPUS_REPORT=$report"
+  checked="$(cat "$report")"
+  if [ -z "$checked" ] || [ "$checked" -eq 0 ]; then
+    echo "test: the conformance suite read no corpus file" >&2
+    exit 1
+  fi
+  echo "conformance corpus: $checked files checked"
+else
+  echo "conformance corpus not found at $corpus: not run (see README)"
+fi

@@ -9,7 +9,6 @@ depend on whether the test machine reaches the upstream PKIs.
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,17 +34,10 @@ from tests.corpus.expectations import (
     VALID,
     WEAK_ALGORITHM,
 )
+from tests.corpus.files import corpus_dir, read_corpus
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TRUST_ONLY = {"NO_CERTIFICATE_CHAIN_FOUND", "CERTIFICATE_CHAIN_GENERAL_FAILURE"}
-
-
-def corpus_dir() -> Path:
-    value = os.environ.get("DOCEXCHANGE_CORPUS")
-    default = Path(__file__).resolve().parents[3] / "shared" / "corpus"
-    path = Path(value) if value else default
-    assert path.is_dir(), f"the attack corpus is missing at {path}: set DOCEXCHANGE_CORPUS"
-    return path
 
 
 def manifest_pdfs() -> set[str]:
@@ -153,7 +145,7 @@ def _check(report: ValidationReport, group: str, detail: str | None) -> None:
 
 @pytest.mark.parametrize("path", sorted(EXPECTED))
 def test_each_corpus_pdf_gets_its_expected_verdict(verifier: IsolatedVerifier, path: str) -> None:
-    data = (corpus_dir() / path).read_bytes()
+    data = read_corpus(path)
     report = verifier.verify(data, roots=_self_signed(data))
     group, detail = EXPECTED[path]
     try:
@@ -166,7 +158,7 @@ def test_each_corpus_pdf_gets_its_expected_verdict(verifier: IsolatedVerifier, p
 def test_no_corpus_pdf_is_valid_for_our_roots(services: Services) -> None:
     """Through the server's own path (our trust anchors, worker pool): nothing foreign passes."""
     for path in sorted(EXPECTED):
-        report = verify_document((corpus_dir() / path).read_bytes(), services=services)
+        report = verify_document(read_corpus(path), services=services)
         assert report.valid is False, path
         assert report.status in {"signed", "not_signed", "unreadable"}
         assert not any(s.indication == TOTAL_PASSED for s in report.signatures), path
