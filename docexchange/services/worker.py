@@ -28,6 +28,8 @@ class DeliveryWorker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        #: Passes over the queue finished so far (whatever they found).
+        self.passes = 0
 
     def notify(self) -> None:
         """Something was queued: look now."""
@@ -41,6 +43,7 @@ class DeliveryWorker:
             except Exception:  # a broken database must not end the worker: log and wait
                 logger.exception("delivery worker pass failed")
                 result = exchange.WorkResult(0, 0, 0)
+            self.passes += 1
             if result.delivered or result.retried:
                 logger.info(
                     "delivered %d, retrying %d, failed %d",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -92,8 +92,8 @@ def test_ocsp_answers_good_revoked_and_unknown(ca: DemoCA) -> None:
         .issuer_name(ca.intermediate.subject)
         .public_key(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key())
         .serial_number(12345)
-        .not_valid_before(datetime(2026, 1, 1, tzinfo=UTC))
-        .not_valid_after(datetime(2027, 1, 1, tzinfo=UTC))
+        .not_valid_before(datetime.now(UTC) - timedelta(days=1))
+        .not_valid_after(datetime.now(UTC) + timedelta(days=365))
         .sign(rsa.generate_private_key(public_exponent=65537, key_size=2048), hashes.SHA256())
     )
     assert _ocsp_status(ca, stranger) is ocsp.OCSPCertStatus.UNKNOWN

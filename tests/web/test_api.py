@@ -206,7 +206,7 @@ def test_import_and_export_in_one_call(
         actions = s.scalars(
             select(AuditEvent.action).where(AuditEvent.action == "unit.import")
         ).all()
-    assert len(actions) >= 3  # demo + two imports
+    assert len(actions) == 3  # demo + two imports
 
 
 def test_bad_import_files_get_clear_errors(client: FlaskClient, as_user: Any, app: Any) -> None:

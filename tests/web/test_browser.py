@@ -22,6 +22,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from docexchange.domain.reports import PeriodKind, period_of
+from docexchange.domain.timeutil import today_vn
 from docexchange.services.container import Services
 from docexchange.web.app import create_app
 from tests.conftest import serve_in_thread
@@ -291,13 +293,18 @@ def test_a_district_clerk_accepts_and_forwards_to_a_commune_in_the_browser(
 def test_an_auditor_reads_the_ratio_dashboard_and_drills_down_in_the_browser(
     live_server: str, browser: webdriver.Chrome, client: Any, as_user: Any
 ) -> None:
-    """Paper registered by both communes; the auditor ranks them and opens a figure."""
+    """Paper registered by both communes; the auditor ranks them and opens a figure.
+
+    On the real clock (Chromium keeps its own): the paper is dated the day the test runs,
+    the report covers that day's month in Vietnam, whichever it is."""
+    today = today_vn()
+    month = period_of(PeriodKind.MONTH, today)
     for clerk, direction in (("cm.vanthu", "sent"), ("ml.vanthu", "received")):
         registered = client.post(
             "/api/v1/paper-records",
             json={
                 "direction": direction,
-                "date": "2026-11-10",
+                "date": today.isoformat(),
                 "number": "7/UBND",
                 "subject": "Văn bản giấy",
                 "counterpart": "Huyện",
@@ -312,7 +319,7 @@ def test_an_auditor_reads_the_ratio_dashboard_and_drills_down_in_the_browser(
     unit = wait.until(ec.presence_of_element_located((By.ID, "unit")))
     unit.clear()
     unit.send_keys("000.00.12.H45")
-    for field, value in (("from", "2026-11-01"), ("to", "2026-11-30")):
+    for field, value in (("from", month.first.isoformat()), ("to", month.last.isoformat())):
         browser.execute_script(
             "document.getElementById(arguments[0]).value = arguments[1]", field, value
         )

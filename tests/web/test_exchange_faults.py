@@ -17,12 +17,16 @@ from sqlalchemy import func, select
 
 from docexchange.services.container import Services
 from docexchange.storage.models import Delivery, InboxEntry
+from tests.clock import wait_for
 from tests.conftest import Database, subprocess_env
 from tests.web.test_documents import signed_and_issued
 
 pytestmark = pytest.mark.usefixtures("signing_tokens", "registered_certificates")
 
 SENDS = 100
+#: How long workers are started and killed at most (the test's whole run stays within the
+#: suite's per-test timeout).
+CHAOS_SECONDS = 120
 COMMUNES = ("000.21.12.H45", "000.22.12.H45")
 
 
@@ -69,7 +73,7 @@ def test_killing_the_worker_at_random_loses_and_duplicates_nothing(
     def chaos() -> None:
         # Until the sends are done and eight kills happened, and on while deliveries are
         # left (a deadline bounds it): kills then land on workers that have work.
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + CHAOS_SECONDS
         while time.monotonic() < deadline and (
             sending.is_set() or len(kills) < 8 or _counts(services)[1]
         ):
@@ -95,7 +99,8 @@ def test_killing_the_worker_at_random_loses_and_duplicates_nothing(
             assert sent.status_code == 202
     finally:
         sending.clear()
-        killer.join(timeout=300)
+        killer.join(timeout=CHAOS_SECONDS + 60)
+    assert not killer.is_alive(), "the killing did not stop by its deadline"
     assert not failures, failures[0]  # a worker ended on its own
     assert kills and all(code == -signal.SIGKILL for code in kills)
     # At least one kill landed on a worker in the middle of delivering.
@@ -103,9 +108,12 @@ def test_killing_the_worker_at_random_loses_and_duplicates_nothing(
 
     last = _worker(services, database, log)
     try:
-        deadline = time.monotonic() + 300
-        while _counts(services)[1] and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_for(
+            lambda: _counts(services)[1] == 0,
+            what="every delivery done by the last worker",
+            timeout=120,
+            interval=0.2,
+        )
     finally:
         last.send_signal(signal.SIGTERM)
         last.wait(timeout=30)

@@ -368,18 +368,19 @@ def test_a_slow_or_garbled_peer_delays_delivery_and_loses_nothing(
 ) -> None:
     """A stand-in for a broken remote server (outside the system): too slow, an error page,
     a 200 with HTML instead of a receipt; then it recovers and the same delivery arrives."""
-    import time
+    import threading
 
     from sqlalchemy import update
 
     behaviour = ["slow"]
     seen: list[str] = []
+    released = threading.Event()  # the slow answer comes only after we gave up on it
 
     def broken_peer(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         seen.append(environ.get("HTTP_X_CONSIGNMENT_ID", ""))
         mode = behaviour[0]
         if mode == "slow":
-            time.sleep(2.5)
+            released.wait(timeout=30)
         if mode == "error":
             start_response("502 Bad Gateway", [("Content-Type", "text/plain")])
             return [b"upstream down"]
@@ -409,6 +410,7 @@ def test_a_slow_or_garbled_peer_delays_delivery_and_loses_nothing(
                 session.execute(update(Delivery).values(next_attempt_at=Delivery.created_at))
                 session.commit()
             result = exchange.deliver_pending(flaky)
+            released.set()
             assert result.delivered == (1 if mode == "ok" else 0), mode
     with services.sessions() as session:
         delivery = session.scalar(select(Delivery))

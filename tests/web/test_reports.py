@@ -2,14 +2,23 @@
 
 Documents of the province go through the real flow (sign, issue, send, deliver, verify); a few
 rows stand for what the flow cannot produce here on demand: a document from a peer whose
-signatures failed, and arrivals on either side of midnight at the end of the period.
+signatures failed, and arrivals on either side of midnight at the start of the period.
+
+Every test here pins its own instant (``tests/clock.py``): the scenario runs mid-month and
+again at the calendar's edges (a month's first day, 23:30 on its last and 00:10 on the
+next, New Year's Eve and Day, 29 February), each ahead of the run's start so that its
+tokens and accounts exist by then; its figures must be the same at every one of them.
 """
 
 from __future__ import annotations
 
+import calendar
 import io
+import re
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,28 +26,98 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.reports import Counts, PeriodKind, period_of, rank
-from docexchange.domain.timeutil import VN_TZ, today_vn
+from docexchange.domain.reports import Counts, Period, PeriodKind, period_of, rank
+from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.services import exchange
 from docexchange.services.container import Services
 from docexchange.storage.models import InboxEntry, Unit
+from tests.clock import office_at, pinned, vn
 from tests.conftest import error_code
 from tests.web.test_documents import signed_and_issued
 
 PROVINCE, DISTRICT = "000.00.00.H45", "000.00.12.H45"
 CHAN_MONG, MINH_LUONG = "000.21.12.H45", "000.22.12.H45"
-#: The scenario happens this month (its documents are issued now), in Vietnam time.
-MONTH = period_of(PeriodKind.MONTH, today_vn())
-THIS_MONTH = {"from": MONTH.first.isoformat(), "to": MONTH.last.isoformat()}
 
 
-def _day(offset: int) -> str:
-    """The day ``offset`` days after the first of this month (negative: the month before)."""
-    return (MONTH.first + timedelta(days=offset)).isoformat()
+def _first_of_next_month(day: date, months: int = 1) -> date:
+    for _ in range(months):
+        day = period_of(PeriodKind.MONTH, day).last + timedelta(days=1)
+    return day
 
 
-def _vn(day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), VN_TZ).astimezone(UTC)
+def _edges(today: date) -> dict[str, datetime]:
+    """The calendar edges the scenario is run at, each after ``today``: where a Vietnamese
+    day, month or year begins while UTC is still on the one before (Vietnam is UTC+7)."""
+    first = _first_of_next_month(today)
+    following = _first_of_next_month(today, 2)
+    eve = (
+        date(today.year, 12, 31)
+        if today < date(today.year, 12, 31)
+        else date(today.year + 1, 12, 31)
+    )
+    leap = next(
+        date(year, 2, 29)
+        for year in range(today.year, today.year + 9)
+        if calendar.isleap(year) and date(year, 2, 29) > today
+    )
+    return {
+        "first-day-of-a-month": vn(first, 9, 0),
+        "last-day-of-a-month-23h30": vn(following - timedelta(days=1), 23, 30),
+        "first-day-of-a-month-00h10": vn(following, 0, 10),
+        "new-years-eve-23h30": vn(eve, 23, 30),
+        "new-years-day-00h10": vn(eve + timedelta(days=1), 0, 10),
+        "29-february": vn(leap, 12, 0),
+    }
+
+
+#: Instants the report scenario is pinned at: ahead of the run's start (the run's tokens and
+#: accounts exist from then on), computed once; 29 February is 2028's until that has passed.
+EDGES = _edges(today_vn())
+#: The instant of the scenario where the calendar is not the point: mid-month.
+MID_MONTH = vn(_first_of_next_month(today_vn()) + timedelta(days=14), 10, 0)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Where the scenario happened: its instant, that day in Vietnam and its month."""
+
+    at: datetime
+
+    @property
+    def today(self) -> date:
+        return today_vn(self.at)
+
+    @property
+    def month(self) -> Period:
+        return period_of(PeriodKind.MONTH, self.today)
+
+    @property
+    def period(self) -> dict[str, str]:
+        return {"from": self.month.first.isoformat(), "to": self.month.last.isoformat()}
+
+
+#: When the paper-register tests run (dates after it are refused as "in the future").
+PAPER_DAY = vn(date(2027, 3, 15), 10, 0)
+
+
+@pytest.fixture
+def paper_day() -> Iterator[None]:
+    with pinned(PAPER_DAY):
+        yield
+
+
+@pytest.fixture
+def pin(request: pytest.FixtureRequest) -> datetime:
+    """The scenario's instant: mid-month unless a test names an edge (``indirect``)."""
+    name = getattr(request, "param", None)
+    return MID_MONTH if name is None else EDGES[name]
+
+
+@pytest.fixture
+def office(pin: datetime, signing_tokens: Any, services: Services) -> Iterator[Scene]:
+    """The office at ``pin``: the clock there, the tokens' certificates valid then."""
+    with office_at(services, pin):
+        yield Scene(pin)
 
 
 def _paper(client: FlaskClient, headers: dict[str, str], **fields: Any) -> Any:
@@ -73,7 +152,7 @@ def _arrival(services: Services, recipient: str, at: datetime, *, valid: bool) -
                 consignment_id=str(uuid.uuid4()),
                 recipient_code=recipient,
                 sender_code="000.00.00.G22",
-                document_ref=f"000.00.00.G22,2026/11/30,{uuid.uuid4().hex[:6]}/VPCP",
+                document_ref=f"000.00.00.G22,{at:%Y/%m/%d},{uuid.uuid4().hex[:6]}/VPCP",
                 source_peer="vpcp",
                 subject="Từ máy chủ khác",
                 doc_type="CV",
@@ -106,7 +185,12 @@ def _figures(body: dict[str, Any]) -> tuple[Any, ...]:
 
 
 @pytest.fixture
-def scenario(client: FlaskClient, as_user: Any, services: Services) -> None:
+def scenario(office: Scene, client: FlaskClient, as_user: Any, services: Services) -> Scene:
+    """At ``office.at``: the province issues four documents (two sent, one of them with a
+    paper copy; one never sent; one secret) and registers paper; Chân Mộng registers paper
+    and gets three documents from a peer: at 00:00 and 00:05 on the month's first day in
+    Vietnam (counted; the first failed verification) and at 23:30 on the day before (the
+    month before). Every row is dated at or before the scenario's instant."""
     clerk = as_user("pt.vanthu")
     communes = [CHAN_MONG, MINH_LUONG]
     electronic = signed_and_issued(client, as_user, recipients=communes)
@@ -117,24 +201,27 @@ def scenario(client: FlaskClient, as_user: Any, services: Services) -> None:
         sent = client.post(f"/api/v1/documents/{document['id']}/send", headers=clerk)
         assert sent.status_code == 202
     assert exchange.deliver_pending(services).delivered == 4
-    assert _paper(client, clerk, direction="sent", date=_day(4)).status_code == 201
-    assert _paper(client, clerk, direction="sent", date=_day(5), secrecy="mat").status_code == 201
+    today, first = office.today.isoformat(), office.month.first
+    before = first - timedelta(days=1)
+    assert _paper(client, clerk, direction="sent", date=today).status_code == 201
+    assert _paper(client, clerk, direction="sent", date=today, secrecy="mat").status_code == 201
     commune = as_user("cm.vanthu")
-    assert _paper(client, commune, direction="sent", date=today_vn().isoformat()).status_code == 201
-    assert _paper(client, commune, direction="received", date=_day(0)).status_code == 201
-    assert _paper(client, commune, direction="received", date=_day(-1)).status_code == 201
-    # Chân Mộng, from a peer: one failed verification; one arrived at 23:30 on the month's
-    # last day in Vietnam (counted), one at 00:10 on the next month's first (not counted).
-    _arrival(services, CHAN_MONG, _vn(MONTH.first + timedelta(days=9), 10), valid=False)
-    _arrival(services, CHAN_MONG, _vn(MONTH.last, 23, 30), valid=True)
-    _arrival(services, CHAN_MONG, _vn(MONTH.last + timedelta(days=1), 0, 10), valid=True)
+    assert _paper(client, commune, direction="sent", date=today).status_code == 201
+    assert _paper(client, commune, direction="received", date=today).status_code == 201
+    assert _paper(client, commune, direction="received", date=before.isoformat()).status_code == 201
+    _arrival(services, CHAN_MONG, vn(first, 0, 0), valid=False)
+    _arrival(services, CHAN_MONG, vn(first, 0, 5), valid=True)
+    _arrival(services, CHAN_MONG, vn(before, 23, 30), valid=True)
+    return office
 
 
-@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+@pytest.mark.usefixtures("registered_certificates")
+@pytest.mark.parametrize("pin", [None, *EDGES], indirect=True, ids=["mid-month", *EDGES])
 def test_the_scripted_scenario_gives_exactly_the_expected_figures(
-    client: FlaskClient, as_user: Any
+    scenario: Scene, client: FlaskClient, as_user: Any
 ) -> None:
     auditor = as_user("thanhtra")
+    period = scenario.period
     expected = {
         # sent total/electronic, received total/electronic, secret excluded
         PROVINCE: (4, 1, 0, 0, 2),
@@ -143,59 +230,118 @@ def test_the_scripted_scenario_gives_exactly_the_expected_figures(
         MINH_LUONG: (0, 0, 2, 1, 0),
     }
     for code, figures in expected.items():
-        body = _ratio(client, auditor, unit=code, **THIS_MONTH).get_json()
+        body = _ratio(client, auditor, unit=code, **period).get_json()
         assert _figures(body) == figures, code
-    commune = _ratio(client, auditor, unit=CHAN_MONG, **THIS_MONTH).get_json()
+    commune = _ratio(client, auditor, unit=CHAN_MONG, **period).get_json()
     assert commune["sent"]["ratio"] == 0.0 and commune["received"]["ratio"] == 0.4
     assert commune["ratio"] == pytest.approx(2 / 6) and commune["below_target"] is True
-    empty = _ratio(client, auditor, unit=DISTRICT, **THIS_MONTH).get_json()
+    empty = _ratio(client, auditor, unit=DISTRICT, **period).get_json()
     assert (empty["sent"]["ratio"], empty["received"]["ratio"], empty["ratio"]) == (None,) * 3
     assert empty["below_target"] is False
 
-    whole = _ratio(client, auditor, unit=PROVINCE, scope="subtree", **THIS_MONTH).get_json()
+    whole = _ratio(client, auditor, unit=PROVINCE, scope="subtree", **period).get_json()
     assert _figures(whole) == (5, 1, 7, 3, 2)
     assert [(c["code"], c["rank"]) for c in whole["children"]] == [(DISTRICT, 1)]
     assert _figures(whole["children"][0]) == (1, 0, 7, 3, 0)
-    district = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **THIS_MONTH).get_json()
+    district = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **period).get_json()
     assert [(c["code"], c["rank"], c["below_target"]) for c in district["children"]] == [
         (MINH_LUONG, 1, True),
         (CHAN_MONG, 2, True),
     ]
-    # The next month holds only the arrival after midnight; the month before, one paper record.
-    following = period_of(PeriodKind.MONTH, MONTH.last + timedelta(days=15))
-    december = _ratio(client, auditor, unit=CHAN_MONG, period="month", **{"from": _day(45)})
-    assert december.get_json()["from"] == following.first.isoformat()
-    assert december.get_json()["to"] == following.last.isoformat()
-    assert _figures(december.get_json()) == (0, 0, 1, 1, 0)
-    october = _ratio(client, auditor, unit=CHAN_MONG, **{"from": _day(-1), "to": _day(-1)})
-    today = today_vn().isoformat()  # a period of one day holds that day's paper
+    # The month before holds the arrival at 23:30 on its last day and one paper record; a
+    # period given as "month" from any of its days is that month; the next month is empty.
+    before = scenario.month.first - timedelta(days=1)
+    previous = _ratio(
+        client, auditor, unit=CHAN_MONG, period="month", **{"from": before.isoformat()}
+    ).get_json()
+    assert (previous["from"], previous["to"]) == (
+        period_of(PeriodKind.MONTH, before).first.isoformat(),
+        before.isoformat(),
+    )
+    assert _figures(previous) == (0, 0, 2, 1, 0)
+    after = (scenario.month.last + timedelta(days=1)).isoformat()
+    following = _ratio(client, auditor, unit=CHAN_MONG, period="month", **{"from": after})
+    assert _figures(following.get_json()) == (0, 0, 0, 0, 0)
+    # A period of one day: that day's paper and deliveries (and the peer's arrivals when
+    # the scenario runs on the month's first day).
+    today = scenario.today.isoformat()
     one_day = _ratio(client, auditor, unit=CHAN_MONG, **{"from": today, "to": today}).get_json()
-    assert one_day["sent"]["total"] == 1
-    assert _figures(october.get_json()) == (0, 0, 1, 0, 0)
+    on_the_first = scenario.today == scenario.month.first
+    assert _figures(one_day) == (1, 0, 5 if on_the_first else 3, 2 if on_the_first else 1, 0)
 
 
-@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
-def test_who_sees_which_report(client: FlaskClient, as_user: Any) -> None:
+@pytest.mark.usefixtures("registered_certificates")
+@pytest.mark.parametrize(
+    ("last", "first"),
+    [
+        ("last-day-of-a-month-23h30", "first-day-of-a-month-00h10"),
+        ("new-years-eve-23h30", "new-years-day-00h10"),
+    ],
+)
+def test_a_document_counts_on_its_day_in_vietnam(
+    last: str, first: str, client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """Issued and sent at 23:30 and at 00:10 Vietnam time (16:30 and 17:10 UTC of one UTC
+    day): the first counts in the month (and year) that ends, the second in the one that
+    begins; numbers start again at 1 on 1 January; identifiers carry the Vietnamese date."""
+    before, after = EDGES[last], EDGES[first]
+    documents = []
+    for instant in (before, after):
+        with office_at(services, instant):
+            document = signed_and_issued(client, as_user, recipients=[CHAN_MONG])
+            sent = client.post(
+                f"/api/v1/documents/{document['id']}/send", headers=as_user("pt.vanthu")
+            )
+            assert sent.status_code == 202
+            assert exchange.deliver_pending(services).delivered == 1
+            documents.append(document)
+    assert before.astimezone(UTC).date() == after.astimezone(UTC).date()  # one UTC day
+    new_year = after.year != before.year
+    numbers = [d["number"].split("/")[0] for d in documents]
+    assert numbers == (["01", "01"] if new_year else ["01", "02"])
+    for document, instant in zip(documents, (before, after), strict=True):
+        assert f",{instant:%Y/%m/%d}," in document["document_id"]
+    with office_at(services, after):
+        auditor = as_user("thanhtra")
+        for instant, kind in ((before, PeriodKind.MONTH), (after, PeriodKind.MONTH)):
+            month = period_of(kind, today_vn(instant))
+            span = {"from": month.first.isoformat(), "to": month.last.isoformat()}
+            sender = _ratio(client, auditor, unit=PROVINCE, **span).get_json()
+            receiver = _ratio(client, auditor, unit=CHAN_MONG, **span).get_json()
+            assert _figures(sender)[:2] == (1, 1), instant
+            assert _figures(receiver)[2:4] == (1, 1), instant
+        if new_year:
+            year = _ratio(
+                client, auditor, unit=PROVINCE, period="year", **{"from": f"{after.year}-01-01"}
+            ).get_json()
+            assert (year["from"], _figures(year)[:2]) == (f"{after.year}-01-01", (1, 1))
+
+
+@pytest.mark.usefixtures("registered_certificates")
+def test_who_sees_which_report(scenario: Scene, client: FlaskClient, as_user: Any) -> None:
     clerk = as_user("cm.vanthu")
-    own = _ratio(client, clerk, **THIS_MONTH)
+    own = _ratio(client, clerk, **scenario.period)
     assert own.status_code == 200 and own.get_json()["unit"] == CHAN_MONG
     for params in ({"unit": MINH_LUONG}, {"scope": "subtree"}, {"unit": PROVINCE}):
-        refused = _ratio(client, clerk, **params, **THIS_MONTH)
+        refused = _ratio(client, clerk, **params, **scenario.period)
         assert (refused.status_code, error_code(refused)) == (403, "unit_forbidden"), params
     leader = as_user("dh.lanhdao")
-    assert _ratio(client, leader, unit=DISTRICT, scope="subtree", **THIS_MONTH).status_code == 200
-    assert _ratio(client, leader, unit=CHAN_MONG, **THIS_MONTH).status_code == 200
-    above = _ratio(client, leader, unit=PROVINCE, **THIS_MONTH)
+    assert (
+        _ratio(client, leader, unit=DISTRICT, scope="subtree", **scenario.period).status_code == 200
+    )
+    assert _ratio(client, leader, unit=CHAN_MONG, **scenario.period).status_code == 200
+    above = _ratio(client, leader, unit=PROVINCE, **scenario.period)
     assert (above.status_code, error_code(above)) == (403, "unit_forbidden")
-    bad = _ratio(client, leader, **{"from": THIS_MONTH["to"], "to": _day(-3)})
+    earlier = (scenario.month.last - timedelta(days=3)).isoformat()
+    bad = _ratio(client, leader, **{"from": scenario.period["to"], "to": earlier})
     assert (bad.status_code, error_code(bad)) == (422, "invalid_period")
-    unknown = _ratio(client, as_user("thanhtra"), unit="000.99.99.H45", **THIS_MONTH)
+    unknown = _ratio(client, as_user("thanhtra"), unit="000.99.99.H45", **scenario.period)
     assert (unknown.status_code, error_code(unknown)) == (404, "unit_not_found")
 
 
-@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+@pytest.mark.usefixtures("registered_certificates")
 def test_merged_units_roll_up_to_their_successor_only_when_asked(
-    client: FlaskClient, as_user: Any, services: Services
+    scenario: Scene, client: FlaskClient, as_user: Any, services: Services
 ) -> None:
     with services.sessions() as session:
         merged = session.get(Unit, MINH_LUONG)
@@ -203,12 +349,12 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
         merged.successor_code = CHAN_MONG  # the 2025 reform: Minh Lương joins Chân Mộng
         session.commit()
     auditor = as_user("thanhtra")
-    apart = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **THIS_MONTH).get_json()
+    apart = _ratio(client, auditor, unit=DISTRICT, scope="subtree", **scenario.period).get_json()
     assert {c["code"]: _figures(c) for c in apart["children"]} == {
         CHAN_MONG: (1, 0, 5, 2, 0),
         MINH_LUONG: (0, 0, 2, 1, 0),
     }
-    rolled = _ratio(client, auditor, unit=DISTRICT, scope="subtree", rollup="1", **THIS_MONTH)
+    rolled = _ratio(client, auditor, unit=DISTRICT, scope="subtree", rollup="1", **scenario.period)
     assert {c["code"]: _figures(c) for c in rolled.get_json()["children"]} == {
         CHAN_MONG: (1, 0, 7, 3, 0)
     }
@@ -219,7 +365,7 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
 
     with services.sessions() as session:
         admin = Actor(0, "t", PROVINCE, frozenset({Role.ADMIN}))
-        period = parse_period(THIS_MONTH["from"], THIS_MONTH["to"], today=MONTH.first)
+        period = parse_period(scenario.period["from"], scenario.period["to"], today=scenario.today)
         behind = reports.report_documents(
             session,
             actor=admin,
@@ -230,9 +376,9 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
             rollup=True,
         )
         assert len(behind) == 7 and {r.unit_code for r in behind} == {CHAN_MONG, MINH_LUONG}
-    alone = _ratio(client, auditor, unit=CHAN_MONG, rollup="1", **THIS_MONTH).get_json()
+    alone = _ratio(client, auditor, unit=CHAN_MONG, rollup="1", **scenario.period).get_json()
     assert _figures(alone) == (1, 0, 7, 3, 0)  # the successor's own report takes them in
-    assert _figures(_ratio(client, auditor, unit=CHAN_MONG, **THIS_MONTH).get_json()) == (
+    assert _figures(_ratio(client, auditor, unit=CHAN_MONG, **scenario.period).get_json()) == (
         1,
         0,
         5,
@@ -241,10 +387,12 @@ def test_merged_units_roll_up_to_their_successor_only_when_asked(
     )
 
 
-@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
-def test_the_exports_hold_the_same_figures_as_the_api(client: FlaskClient, as_user: Any) -> None:
+@pytest.mark.usefixtures("registered_certificates")
+def test_the_exports_hold_the_same_figures_as_the_api(
+    scenario: Scene, client: FlaskClient, as_user: Any
+) -> None:
     auditor = as_user("thanhtra")
-    params = {"unit": DISTRICT, "scope": "subtree", **THIS_MONTH}
+    params = {"unit": DISTRICT, "scope": "subtree", **scenario.period}
     api = _ratio(client, auditor, **params).get_json()
     sheet = _ratio(client, auditor, format="xlsx", **params)
     assert sheet.status_code == 200 and "attachment" in sheet.headers["Content-Disposition"]
@@ -263,24 +411,28 @@ def test_the_exports_hold_the_same_figures_as_the_api(client: FlaskClient, as_us
     assert lines[1].split(",")[:6] == [DISTRICT, "UBND huyện Đoan Hùng", "1", "0", "0.0", "7"]
 
 
+@pytest.mark.usefixtures("paper_day")
 def test_the_paper_register_checks_what_it_is_given(client: FlaskClient, as_user: Any) -> None:
     clerk = as_user("cm.vanthu")
     missing = _paper(client, clerk, direction="sent")
     assert (missing.status_code, error_code(missing)) == (422, "invalid_field")
-    sideways = _paper(client, clerk, direction="across", date="2026-11-02")
+    sideways = _paper(client, clerk, direction="across", date="2027-03-02")
     assert (sideways.status_code, error_code(sideways)) == (422, "invalid_field")
-    later = (today_vn() + timedelta(days=1)).isoformat()
-    for bad in ({"date": later}, {"date": "2026-11-02", "secrecy": ["mat"]}):
+    for bad in ({"date": "2027-03-16"}, {"date": "2027-03-02", "secrecy": ["mat"]}):
         refused = _paper(client, clerk, direction="sent", **bad)
         assert (refused.status_code, error_code(refused)) == (422, "invalid_field"), bad
-    other = _paper(client, clerk, direction="sent", date="2026-11-02", unit_code=PROVINCE)
+    today = _paper(client, clerk, direction="sent", date="2027-03-15")
+    assert today.status_code == 201  # today is not in the future
+    other = _paper(client, clerk, direction="sent", date="2027-03-02", unit_code=PROVINCE)
     assert (other.status_code, error_code(other)) == (403, "unit_forbidden")
-    leader = _paper(client, as_user("cm.lanhdao"), direction="sent", date="2026-11-02")
+    leader = _paper(client, as_user("cm.lanhdao"), direction="sent", date="2027-03-02")
     assert (leader.status_code, error_code(leader)) == (403, "role_required")
-    made = _paper(client, clerk, direction="received", date="2026-11-02", secrecy="toi_mat")
+    made = _paper(client, clerk, direction="received", date="2027-03-02", secrecy="toi_mat")
     assert made.status_code == 201 and made.get_json()["secrecy"] == "toi_mat"
     listed = client.get("/api/v1/paper-records", headers=clerk).get_json()["items"]
-    assert [r["id"] for r in listed] == [made.get_json()["id"]]
+    assert sorted(r["id"] for r in listed) == sorted(
+        [made.get_json()["id"], today.get_json()["id"]]
+    )
     assert client.get("/api/v1/paper-records", headers=as_user("ml.vanthu")).get_json() == {
         "items": []
     }
@@ -302,12 +454,12 @@ def test_periods_and_ranking_rules() -> None:
     assert Counts().ratio is None and Counts(received_total=3).received_ratio == 0.0
 
 
-@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
-def test_the_dashboard_ranks_and_drills_down(client: FlaskClient) -> None:
+@pytest.mark.usefixtures("registered_certificates")
+def test_the_dashboard_ranks_and_drills_down(scenario: Scene, client: FlaskClient) -> None:
     from tests.web.test_ui import _login
 
     _login(client, "dh.lanhdao")
-    page = client.get("/reports", query_string={"unit": DISTRICT, **THIS_MONTH}).get_data(
+    page = client.get("/reports", query_string={"unit": DISTRICT, **scenario.period}).get_data(
         as_text=True
     )
     assert "Xếp hạng các đơn vị cấp dưới" in page
@@ -316,10 +468,13 @@ def test_the_dashboard_ranks_and_drills_down(client: FlaskClient) -> None:
     assert "50.0 %" in ranking and "33.3 %" in ranking and "chưa đạt" in ranking
     figures = page.split('id="figures"')[1].split("</section>")[0]
     assert ">7</a>" in figures and ">3</a>" in figures  # received, received electronic
-    assert page.count("<rect") >= 1  # November has a bar in the trend
+    # The trend's twelve months end with this one: bars for the month before (1 of 2
+    # received electronically) and this one (3 of 8); none for months without documents.
+    trend = page.split('id="trend"')[1].split("</svg>")[0]
+    assert re.findall(r'<rect x="(\d+)" y="([\d.]+)"', trend) == [("406", "60.0"), ("446", "72.5")]
     behind = client.get(
         "/reports/documents",
-        query_string={"unit": CHAN_MONG, "scope": "self", "kind": "received", **THIS_MONTH},
+        query_string={"unit": CHAN_MONG, "scope": "self", "kind": "received", **scenario.period},
     ).get_data(as_text=True)
     table = behind.split('id="behind"')[1]
     assert table.count('data-source="inbox"') == 4 and table.count('data-source="paper"') == 1
@@ -329,19 +484,20 @@ def test_the_dashboard_ranks_and_drills_down(client: FlaskClient) -> None:
             "unit": CHAN_MONG,
             "scope": "self",
             "kind": "received_electronic",
-            **THIS_MONTH,
+            **scenario.period,
         },
     ).get_data(as_text=True)
     assert electronic.split('id="behind"')[1].count("<tr data-source") == 2
     sheet = client.get(
-        "/reports/export", query_string={"unit": DISTRICT, "format": "xlsx", **THIS_MONTH}
+        "/reports/export", query_string={"unit": DISTRICT, "format": "xlsx", **scenario.period}
     )
     rows = list(load_workbook(io.BytesIO(sheet.data)).active.iter_rows(values_only=True))
     assert rows[2][:4] == (DISTRICT, "UBND huyện Đoan Hùng", 1, 0)
-    above = client.get("/reports", query_string={"unit": PROVINCE, **THIS_MONTH})
+    above = client.get("/reports", query_string={"unit": PROVINCE, **scenario.period})
     assert above.status_code == 403
 
 
+@pytest.mark.usefixtures("paper_day")
 def test_a_clerk_registers_paper_on_its_page(client: FlaskClient, as_user: Any) -> None:
     from tests.web.test_ui import _csrf, _login
 
@@ -352,7 +508,7 @@ def test_a_clerk_registers_paper_on_its_page(client: FlaskClient, as_user: Any) 
         data={
             "csrf_token": _csrf(page),
             "direction": "received",
-            "date": "2026-11-20",
+            "date": "2027-03-10",
             "number": "45/SNV",
             "subject": "Về việc tuyển dụng",
             "counterpart": "Sở Nội vụ",
@@ -366,7 +522,7 @@ def test_a_clerk_registers_paper_on_its_page(client: FlaskClient, as_user: Any) 
         data={
             "csrf_token": _csrf(done),
             "direction": "received",
-            "date": "20/11/2026",
+            "date": "10/03/2027",
             "number": "46/SNV",
             "subject": "x",
             "counterpart": "y",
@@ -379,14 +535,14 @@ def test_a_clerk_registers_paper_on_its_page(client: FlaskClient, as_user: Any) 
     assert [r["number"] for r in listed["items"]] == ["45/SNV"]
 
 
-@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
+@pytest.mark.usefixtures("registered_certificates")
 def test_signature_coverage_per_unit_and_signer_with_reasons(
-    client: FlaskClient, as_user: Any, services: Services
+    scenario: Scene, client: FlaskClient, as_user: Any, services: Services
 ) -> None:
 
     from docexchange.storage.models import CertificateRecord
 
-    soon = datetime.now(UTC) + timedelta(days=10)
+    soon = utcnow() + timedelta(days=10)
     with services.sessions() as session:
         for serial, days in (("51", 10), ("52", 45)):
             session.add(
@@ -397,14 +553,14 @@ def test_signature_coverage_per_unit_and_signer_with_reasons(
                     kind="personal",
                     owner_username="cm.lanhdao",
                     owner_unit_code=None,
-                    not_after=datetime.now(UTC) + timedelta(days=days),
+                    not_after=utcnow() + timedelta(days=days),
                 )
             )
         session.commit()
     auditor = as_user("thanhtra")
     body = client.get(
         "/api/v1/reports/signature-coverage",
-        query_string={"unit": PROVINCE, "scope": "subtree", **THIS_MONTH},
+        query_string={"unit": PROVINCE, "scope": "subtree", **scenario.period},
         headers=auditor,
     ).get_json()
     units = {u["code"]: u for u in body["units"]}
@@ -434,7 +590,7 @@ def test_signature_coverage_per_unit_and_signer_with_reasons(
     assert body["expiring_certificates"][0]["not_after"][:10] == soon.date().isoformat()
     commune = client.get(
         "/api/v1/reports/signature-coverage",
-        query_string={"unit": PROVINCE, **THIS_MONTH},
+        query_string={"unit": PROVINCE, **scenario.period},
         headers=as_user("cm.vanthu"),
     )
     assert (commune.status_code, error_code(commune)) == (403, "unit_forbidden")
@@ -451,7 +607,8 @@ def test_a_verdict_on_an_earlier_revision_does_not_count(
 
     clerk, leader = as_user("pt.vanthu"), as_user("pt.lanhdao")
     doc = upload(client, clerk, recipients=[CHAN_MONG]).get_json()["id"]
-    assert client.post(f"/api/v1/documents/{doc}/sign", json={"pin": PIN}, headers=leader)
+    signed = client.post(f"/api/v1/documents/{doc}/sign", json={"pin": PIN}, headers=leader)
+    assert signed.status_code == 200, signed.get_json()
     checked = client.post(f"/api/v1/documents/{doc}/verify", headers=clerk)
     assert checked.status_code == 200
     with services.sessions() as session:
@@ -468,13 +625,14 @@ def test_a_verdict_on_an_earlier_revision_does_not_count(
         assert stored is not None and stored.verified_valid is True  # checked again to send
 
 
-@pytest.mark.usefixtures("signing_tokens", "registered_certificates", "scenario")
-def test_the_signature_coverage_page(client: FlaskClient) -> None:
+@pytest.mark.usefixtures("registered_certificates")
+def test_the_signature_coverage_page(scenario: Scene, client: FlaskClient) -> None:
     from tests.web.test_ui import _login
 
     _login(client, "thanhtra")
     page = client.get(
-        "/reports/signatures", query_string={"unit": PROVINCE, "scope": "subtree", **THIS_MONTH}
+        "/reports/signatures",
+        query_string={"unit": PROVINCE, "scope": "subtree", **scenario.period},
     ).get_data(as_text=True)
     units = page.split('id="coverage-units"')[1].split("</table>")[0]
     province = units.split(f'data-unit="{PROVINCE}"')[1].split("</tr>")[0]
@@ -484,5 +642,5 @@ def test_the_signature_coverage_page(client: FlaskClient) -> None:
     failures = page.split('id="coverage-failures"')[1].split("</table>")[0]
     assert "Nội dung đã ký bị thay đổi sau khi ký." in failures
     assert "Chữ ký số của tệp này chưa được kiểm tra." in failures
-    dashboard = client.get("/reports", query_string={"unit": PROVINCE, **THIS_MONTH})
+    dashboard = client.get("/reports", query_string={"unit": PROVINCE, **scenario.period})
     assert 'id="coverage-link"' in dashboard.get_data(as_text=True)

@@ -19,14 +19,21 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def _login(client: FlaskClient, username: str, password: str = DEMO_PASSWORD) -> str:
+def _login(
+    client: FlaskClient, username: str, password: str = DEMO_PASSWORD, *, expect: bool = True
+) -> str:
+    """Sign in through the login form; the page it lands on. Fails unless signed in
+    (``expect=False``: unless refused)."""
     page = client.get("/login").get_data(as_text=True)
     response = client.post(
         "/login",
         data={"username": username, "password": password, "csrf_token": _csrf(page)},
         follow_redirects=True,
     )
-    return response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    signed_in = 'action="/logout"' in html
+    assert signed_in is expect, (username, response.status_code, html[:300])
+    return html
 
 
 def test_login_page_is_vietnamese_by_default(client: FlaskClient) -> None:
@@ -56,7 +63,7 @@ def test_forms_need_a_csrf_token(client: FlaskClient, demo: None) -> None:
 
 
 def test_wrong_password_shows_one_message(client: FlaskClient, demo: None) -> None:
-    html = _login(client, "pt.vanthu", "wrong-password")
+    html = _login(client, "pt.vanthu", "wrong-password", expect=False)
     assert "Sai tên đăng nhập hoặc mật khẩu." in html
     assert client.get("/").status_code == 302
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import io
-import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from docexchange.domain.timeutil import utcnow
 from docexchange.services.container import Services
+from tests.clock import certificates_valid_at, pinned
 from tests.conftest import error_code
 from tests.data.samples import MINIMAL_PDF
 from tests.web.test_documents import PIN, signed_and_issued, upload
@@ -142,7 +144,7 @@ def test_the_mandate_of_the_sending_unit_is_checked(client: FlaskClient, as_user
         headers=headers,
         content_type="multipart/form-data",
     ).get_json()
-    assert past["valid"] is False  # ten years ago none of these certificates existed
+    assert past["valid"] is False  # before any of these certificates existed
 
 
 def test_admins_manage_the_trust_anchors(
@@ -284,11 +286,11 @@ def test_the_mandate_looks_at_the_roles_held_when_signing(
     assert demoted.status_code == 200 and demoted.get_json()["roles"] == ["specialist"]
 
     assert personal_for_province(before)["indication"] == "TOTAL_PASSED"
-    # Signing times are stated in whole seconds: let the demotion be a past second.
-    time.sleep(1.1)
-    with tokens.signing_session(services.keys.ref("u:pt.lanhdao"), PIN) as signer:
-        after = sign_pdf(make_pdf(text="Ky sau khi thoi chuc"), signer, field_name="CaNhan9")
-    late = personal_for_province(after)
+    # Signing times are stated in whole seconds: sign two seconds after the demotion.
+    with pinned(utcnow() + timedelta(seconds=2)):
+        with tokens.signing_session(services.keys.ref("u:pt.lanhdao"), PIN) as signer:
+            after = sign_pdf(make_pdf(text="Ky sau khi thoi chuc"), signer, field_name="CaNhan9")
+        late = personal_for_province(after)
     assert late["indication"] == "TOTAL_FAILED"
     assert late["messages"][-1]["code"] == "signer_not_leader_of_sender"
 
@@ -304,3 +306,45 @@ def test_the_mandate_looks_at_the_roles_held_when_signing(
         ("specialist", True),
     ]
     assert "user.roles" in actions
+
+
+@pytest.mark.usefixtures("registered_certificates")
+def test_the_verifier_workers_judge_as_at_the_servers_now(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """The worker processes keep no time of their own: a day before the certificates
+    existed by the server's clock, the same file cannot be valid (it is again after)."""
+    from docexchange.services.verification import verify_document
+
+    pdf = _issued_pdf(client, as_user)
+    assert verify_document(pdf, services=services).valid is True
+    with pinned(utcnow() - timedelta(days=1)):
+        early = verify_document(pdf, services=services)
+    assert early.valid is False
+    # The CA's own certificates were not valid yet: no path to the root at that moment.
+    assert {s.sub_indication for s in early.signatures} == {"CERTIFICATE_CHAIN_GENERAL_FAILURE"}
+    services.verifier.close()  # its workers fetched revocation data dated "tomorrow"
+    assert verify_document(pdf, services=services).valid is True
+
+
+def test_a_renewed_certificate_is_the_one_the_next_signature_carries(
+    signing_tokens: Any, services: Services
+) -> None:
+    """Same key, new certificate on the token: the server's certificate cache must let the
+    old one go (the tests' pinned offices rely on it, and so would a real renewal)."""
+    from pki import tokens
+
+    ref = services.keys.ref("u:pt.lanhdao")
+    with tokens.signing_session(ref, PIN) as signer:
+        before = signer.signing_cert
+    later = utcnow() + timedelta(days=400)
+    with certificates_valid_at(services, later), tokens.signing_session(ref, PIN) as signer:
+        renewed = signer.signing_cert
+    with tokens.signing_session(ref, PIN) as signer:
+        restored = signer.signing_cert
+    assert renewed.serial_number != before.serial_number
+    assert renewed.public_key.dump() == before.public_key.dump()
+    assert renewed.subject == before.subject
+    start = renewed["tbs_certificate"]["validity"]["not_before"].native
+    assert start == (later - timedelta(hours=1)).replace(microsecond=0)
+    assert restored.serial_number == before.serial_number
