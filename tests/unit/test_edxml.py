@@ -29,31 +29,50 @@ def _organ(code: str, name: str) -> edxml.Organ:
     )
 
 
-def test_what_we_build_validates_and_reads_back() -> None:
+DOCUMENT_ID = "000.00.00.H45,2026/11/26,05/QĐ-UBND"
+PROVINCE = _organ("000.00.00.H45", "UBND tỉnh Phú Thọ")
+COMMUNE = _organ("000.21.12.H45", "UBND xã Chân Mộng")
+
+
+def _package(**changes: object) -> edxml.DocumentPackage:
     package = edxml.DocumentPackage(
-        sender=_organ("000.00.00.H45", "UBND tỉnh Phú Thọ"),
-        recipients=(_organ("000.21.12.H45", "UBND xã Chân Mộng"),),
-        document_id="000.00.00.H45,2026/11/26,05/QĐ-UBND",
+        sender=PROVINCE,
+        recipients=(COMMUNE, _organ("000.22.12.H45", "UBND xã Minh Lương")),
+        document_id=DOCUMENT_ID,
         code_number="05",
         code_notation="QĐ-UBND",
         place="Phú Thọ",
         promulgation_date=date(2026, 11, 26),
         type_code=2,
         type_name="Quyết định",
-        subject='Về việc <thử> & "kiểm tra"',
-        signer_competence="KT. CHỦ TỊCH",
-        signer_position="Phó Chủ tịch",
+        subject="Về việc kết nối, liên thông phần mềm quản lý văn bản",
+        signer_competence="TM. ỦY BAN NHÂN DÂN",
+        signer_position="Chủ tịch",
         signer_name="Nguyễn Văn Tỉnh",
-        priority=3,
-        business=edxml.Business(staff="Văn thư", paper=True),
+        priority=1,
+        business=edxml.Business(staff="Nguyễn Thị Văn Thư"),
         attachments=(
             edxml.Attachment(
                 content_id="cid:1",
                 name="05-QD-UBND.pdf",
                 content_type="application/pdf",
-                data=b"%PDF-1.7 \x00\xff signed bytes",
+                data=b"%PDF-1.7 signed",
             ),
         ),
+        to_places=("UBND xã Chân Mộng",),
+        trace=(("000.00.00.H45", "2026/11/26 09:30:00"), ("000.00.12.H45", "2026/11/26 10:00:00")),
+    )
+    return replace(package, **changes)  # type: ignore[arg-type]
+
+
+def test_what_we_build_validates_and_reads_back() -> None:
+    package = _package(
+        recipients=(COMMUNE,),
+        subject='Về việc <thử> & "kiểm tra"',
+        priority=3,
+        business=edxml.Business(staff="Văn thư", paper=True),
+        attachments=(replace(_package().attachments[0], data=b"%PDF-1.7 \x00\xff signed bytes"),),
+        trace=(),
     )
     data = edxml.build_document(package, now=datetime(2026, 11, 26, 9, 30))
     assert edxml.validate(data) == []
@@ -94,42 +113,6 @@ def test_the_schema_catches_what_breaks_our_rules() -> None:
     )
     problems = edxml.validate(edxml.build_status(status))
     assert len(problems) == 2
-
-
-DOCUMENT_ID = "000.00.00.H45,2026/11/26,05/QĐ-UBND"
-PROVINCE = _organ("000.00.00.H45", "UBND tỉnh Phú Thọ")
-COMMUNE = _organ("000.21.12.H45", "UBND xã Chân Mộng")
-
-
-def _package(**changes: object) -> edxml.DocumentPackage:
-    package = edxml.DocumentPackage(
-        sender=PROVINCE,
-        recipients=(COMMUNE, _organ("000.22.12.H45", "UBND xã Minh Lương")),
-        document_id=DOCUMENT_ID,
-        code_number="05",
-        code_notation="QĐ-UBND",
-        place="Phú Thọ",
-        promulgation_date=date(2026, 11, 26),
-        type_code=2,
-        type_name="Quyết định",
-        subject="Về việc kết nối, liên thông phần mềm quản lý văn bản",
-        signer_competence="TM. ỦY BAN NHÂN DÂN",
-        signer_position="Chủ tịch",
-        signer_name="Nguyễn Văn Tỉnh",
-        priority=1,
-        business=edxml.Business(staff="Nguyễn Thị Văn Thư"),
-        attachments=(
-            edxml.Attachment(
-                content_id="cid:1",
-                name="05-QD-UBND.pdf",
-                content_type="application/pdf",
-                data=b"%PDF-1.7 signed",
-            ),
-        ),
-        to_places=("UBND xã Chân Mộng",),
-        trace=(("000.00.00.H45", "2026/11/26 09:30:00"), ("000.00.12.H45", "2026/11/26 10:00:00")),
-    )
-    return replace(package, **changes)  # type: ignore[arg-type]
 
 
 def _round_trip(data: bytes) -> edxml.DocumentPackage | edxml.StatusMessage:
