@@ -162,6 +162,10 @@ MESSAGES: dict[str, str] = {
     "reason_non_empty": N_("it must not be empty"),
     "edxml_too_large": N_("The edXML package is larger than {limit} bytes."),
     "edxml_refused": N_("The edXML package is refused: {reason}."),
+    "edxml_invalid": N_("The edXML package does not follow the QCVN 102 schema: {reason}."),
+    "peer_not_authorised_for_sender": N_(
+        "Peer server {peer} may not deliver documents on behalf of unit {code}."
+    ),
     "secret_document": N_(
         "Secret documents are never sent electronically; register the paper copy instead."
     ),

@@ -907,6 +907,24 @@ def _send_statuses(services: Services, limit: int) -> WorkResult:
     return WorkResult(sent, retried, 0)
 
 
+def _check_sender(
+    session: Session, message: edxml.DocumentPackage, peer: Peer, *, services: Services
+) -> None:
+    """A peer speaks only for the units it serves: the issuer of what it sends or, for a
+    document it forwards, the unit that forwarded it last (the trace's last hop); and never
+    for a unit of this server.
+
+    :raises Forbidden: ``peer_not_authorised_for_sender``.
+    """
+    issuer = message.sender.organ_id
+    last_hop = message.trace[-1][0] if message.trace else ""
+    speaker = last_hop if last_hop not in ("", issuer) else issuer
+    ours = services.peers.for_code(issuer) is None and session.get(Unit, issuer) is not None
+    if ours or not peer.serves_code(speaker):
+        refused = issuer if ours else speaker
+        raise Forbidden("peer_not_authorised_for_sender", code=refused[:20], peer=peer.name)
+
+
 def receive_edxml(
     session: Session, data: bytes, *, consignment_id: str, peer: Peer, services: Services
 ) -> dict[str, Any]:
@@ -928,8 +946,12 @@ def receive_edxml(
     if not consignment:
         raise invalid_field("X-Consignment-Id", "reason_non_empty")
     message = edxml.parse_package(data)
+    problems = edxml.validate(data)
+    if problems:
+        raise InvalidInput("edxml_invalid", reason=problems[0][:200])
     if isinstance(message, edxml.StatusMessage):
         return _receive_status(session, message, consignment, peer, services=services)
+    _check_sender(session, message, peer, services=services)
     if message.business.doc_type == 1:
         return _receive_revocation(session, message, consignment, peer, services=services)
     existing = session.scalar(select(InboxEntry).where(InboxEntry.consignment_id == consignment))
@@ -955,6 +977,15 @@ def receive_edxml(
     if not pdfs:
         raise InvalidInput("edxml_unsupported", what="no PDF attachment")
     pdf = pdfs[0].data
+    replayed = session.scalar(
+        select(InboxEntry).where(
+            InboxEntry.recipient_code == here[0],
+            InboxEntry.document_ref == message.document_id[:80],
+            InboxEntry.pdf_sha256 == hashlib.sha256(pdf).hexdigest(),
+        )
+    )
+    if replayed is not None:  # the same document again under another consignment id
+        return {"status_code": Status.ARRIVED.value, "delivery_id": replayed.id, "repeat": True}
     digest = services.blobs.put(pdf)
     report = verdict_for(
         session, data=pdf, sender_code=message.sender.organ_id, services=services, mandate=False

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +200,14 @@ def test_two_servers_exchange_a_document_and_its_statuses(
         replay = client_b.post("/api/v1/exchange/edxml", data=package, headers=headers)
         assert replay.status_code == 200 and replay.get_json()["repeat"] is True
         assert replay.get_json()["delivery_id"] == arrived["delivery_id"]
+        # ... and so does the same document under a new consignment id.
+        renamed = client_b.post(
+            "/api/v1/exchange/edxml",
+            data=package,
+            headers={**headers, "X-Consignment-Id": secrets.token_hex(16)},
+        )
+        assert renamed.status_code == 200 and renamed.get_json()["repeat"] is True
+        assert renamed.get_json()["delivery_id"] == arrived["delivery_id"]
         with server_b.sessions() as session:
             assert session.scalar(select(func.count()).select_from(InboxEntry)) == 2
 
@@ -215,6 +224,85 @@ def test_two_servers_exchange_a_document_and_its_statuses(
             headers={**headers, "X-Consignment-Id": "y"},
         )
         assert (garbage.status_code, error_code(garbage)) == (422, "edxml_refused")
+
+
+def test_a_peer_speaks_only_for_the_units_it_serves(
+    client: FlaskClient,
+    as_user: Any,
+    services: Services,
+    fresh_database: Database,
+    tmp_path: Path,
+) -> None:
+    """Server B serves the two communes: to A it may deliver as a commune, never as A's
+    province (sender spoofing), and only packages that follow the schema."""
+    body = signed_and_issued(client, as_user, recipients=["000.00.12.H45"])
+    pdf = client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
+
+    def package(sender: str, *, trace: tuple[tuple[str, str], ...] = ()) -> bytes:
+        organ = edxml.Organ(organ_id=sender, name="Đơn vị gửi")
+        return edxml.build_document(
+            edxml.DocumentPackage(
+                sender=organ,
+                recipients=(edxml.Organ(organ_id="000.00.12.H45", name="UBND huyện Đoan Hùng"),),
+                document_id=f"{sender},2026/11/26,7/UBND",
+                code_number="7",
+                code_notation="UBND",
+                place="Phú Thọ",
+                promulgation_date=None,
+                type_code=1,
+                type_name="Công văn",
+                subject="Giả danh",
+                signer_competence="",
+                signer_position="",
+                signer_name="",
+                priority=3,
+                business=edxml.Business(),
+                attachments=(edxml.Attachment("cid:1", "a.pdf", "application/pdf", pdf),),
+                trace=trace,
+            ),
+            now=datetime(2026, 11, 26, 9, 0),
+        )
+
+    with _two_servers(services, fresh_database, tmp_path) as two:
+
+        def post(data: bytes) -> Any:
+            return two.client_a.post(
+                "/api/v1/exchange/edxml",
+                data=data,
+                headers={
+                    "Authorization": f"Bearer {two.b_to_a}",
+                    "X-Consignment-Id": secrets.token_hex(16),
+                },
+            )
+
+        def entries() -> int:
+            with two.a.sessions() as session:
+                return int(session.scalar(select(func.count()).select_from(InboxEntry)) or 0)
+
+        province, commune = "000.00.00.H45", COMMUNES[0]
+        for spoofed in (
+            package(province),  # A's own province
+            package("000.00.00.H99"),  # a unit nobody gave B
+            package(province, trace=((province, "2026/11/26 08:00:00"),)),
+            # "forwarded" by a unit B does not serve either
+            package(
+                commune,
+                trace=((commune, "2026/11/26 08:00:00"), ("000.00.00.H99", "2026/11/26 08:30:00")),
+            ),
+        ):
+            refused = post(spoofed)
+            assert (refused.status_code, error_code(refused)) == (
+                403,
+                "peer_not_authorised_for_sender",
+            )
+        assert "000.00.00.H45" in post(package(province)).get_json()["error"]["message_vi"]
+        broken = package(commune).replace(b"<edXML:Priority>3<", b"<edXML:Priority>urgent<")
+        invalid = post(broken)
+        assert (invalid.status_code, error_code(invalid)) == (422, "edxml_invalid")
+        assert entries() == 0
+        genuine = post(package(commune))
+        assert genuine.status_code == 200, genuine.get_json()
+        assert genuine.get_json()["status_code"] == "01" and entries() == 1
 
 
 def test_take_back_replacement_and_revocation_travel_to_a_peer(
