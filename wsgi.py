@@ -4,20 +4,20 @@ Settings come from the ``DOCEXCHANGE_*`` environment; logging is configured here
 process refuses to start when the database is not at the newest migration.
 """
 
-import logging
 import sys
 
 from docexchange.errors import DocExchangeError
 from docexchange.i18n import message_for
+from docexchange.logs import configure_logging
 from docexchange.services.container import build_services
 from docexchange.services.health import database_status
 from docexchange.settings import load_settings
 from docexchange.web.app import create_app
 
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
 try:
-    _services = build_services(load_settings())
+    _settings = load_settings()
+    configure_logging(_settings.log_level)
+    _services = build_services(_settings)
     if not database_status(_services.engine).ready:
         raise DocExchangeError("database_not_ready")
     app = create_app(services=_services)

@@ -21,6 +21,7 @@ from docexchange import __version__
 from docexchange.domain.accounts import Role
 from docexchange.errors import DocExchangeError
 from docexchange.i18n import message_for
+from docexchange.logs import configure_logging
 from docexchange.services import accounts, audit, demo, directory
 from docexchange.services.container import Services, build_services
 from docexchange.services.schema import migrate
@@ -30,18 +31,6 @@ from docexchange.storage.models import User
 logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _configure_logging(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    for name in ("docexchange", "pki"):
-        package_logger = logging.getLogger(name)
-        package_logger.setLevel(level.upper())
-        package_logger.addHandler(handler)
-        package_logger.propagate = False
-    # fontTools warns about every table it drops while subsetting appearance fonts.
-    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 
 def _coded_errors(func: F) -> F:
@@ -62,7 +51,7 @@ def _coded_errors(func: F) -> F:
 @contextmanager
 def _services() -> Iterator[Services]:
     settings = load_settings()
-    _configure_logging(settings.log_level)
+    configure_logging(settings.log_level)
     svc = build_services(settings)
     try:
         yield svc

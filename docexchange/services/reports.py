@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.cells import csv_cell, is_formula_like
 from docexchange.domain.documents import DocumentState, Secrecy, format_number
 from docexchange.domain.reports import (
     Counts,
@@ -477,7 +478,7 @@ def render_ratio(report: RatioReport, fmt: str) -> Export:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(EXPORT_HEADINGS)
-        writer.writerows(["" if v is None else v for v in row] for row in rows)
+        writer.writerows([csv_cell(v) for v in row] for row in rows)
         data = ("\ufeff" + buffer.getvalue()).encode("utf-8")
         return Export(data, "text/csv", f"{name}.csv")
     if fmt != "xlsx":
@@ -490,6 +491,9 @@ def render_ratio(report: RatioReport, fmt: str) -> Export:
     sheet.append(list(EXPORT_HEADINGS))
     for row in rows:
         sheet.append(list(row))
+        for cell in sheet[sheet.max_row]:
+            if is_formula_like(cell.value):
+                cell.data_type = "s"  # text, never a formula
     for column, width in zip("ABCDEFGHIJ", (16, 40, 12, 14, 12, 12, 14, 12, 12, 14), strict=True):
         sheet.column_dimensions[column].width = width
     out = io.BytesIO()

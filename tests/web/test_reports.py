@@ -644,3 +644,20 @@ def test_the_signature_coverage_page(scenario: Scene, client: FlaskClient) -> No
     assert "Chữ ký số của tệp này chưa được kiểm tra." in failures
     dashboard = client.get("/reports", query_string={"unit": PROVINCE, **scenario.period})
     assert 'id="coverage-link"' in dashboard.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("paper_day")
+def test_exports_never_carry_a_live_formula(client: FlaskClient, as_user: Any) -> None:
+    """A unit named like a formula reaches the sheet's reader as text (OWASP CSV injection)."""
+    formula = '=HYPERLINK("http://127.0.0.1:9/x","Bấm vào đây")'
+    admin, auditor = as_user("admin"), as_user("thanhtra")
+    renamed = client.patch(f"/api/v1/units/{CHAN_MONG}", json={"name": formula}, headers=admin)
+    assert renamed.status_code == 200, renamed.get_json()
+    params = {"unit": DISTRICT, "scope": "subtree", "from": "2027-03-01", "to": "2027-03-31"}
+    sheet = _ratio(client, auditor, format="xlsx", **params)
+    cells = [c for row in load_workbook(io.BytesIO(sheet.data)).active.iter_rows() for c in row]
+    [named] = [c for c in cells if c.value == formula]
+    assert named.data_type == "s"  # a string cell, not a formula
+    text = _ratio(client, auditor, format="csv", **params).data.decode("utf-8-sig")
+    [line] = [line for line in text.splitlines() if line.startswith(CHAN_MONG)]
+    assert "\"'=HYPERLINK(" in line and ',"=HYPERLINK' not in line
