@@ -28,10 +28,13 @@ MESSAGES: dict[str, str] = {
     ),
     # generic request errors
     "invalid_json": N_("The request body must be a JSON object."),
+    "json_too_deep": N_("The JSON is nested deeper than {limit} levels."),
+    "invalid_unicode": N_("The text contains characters that are not valid Unicode."),
     "missing_field": N_("The field '{field}' is required."),
     "invalid_field": N_("The field '{field}' is invalid: {reason}."),
     # reasons inside invalid_field
     "reason_max_length": N_("at most {max_length} characters"),
+    "reason_text": N_("text (in quotes), not a number or true/false"),
     "reason_length": N_("{low} to {high} characters"),
     "reason_not_updatable": N_("it cannot be changed"),
     "reason_non_empty_list": N_("a non-empty list is needed"),

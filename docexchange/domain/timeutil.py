@@ -34,18 +34,27 @@ def today_vn(now: datetime | None = None) -> date:
     return instant.astimezone(VN_TZ).date()
 
 
+#: The days a date given to the server may name: documents, deadlines and report periods
+#: of an office (anything outside is a typing error, and would overflow date arithmetic).
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def parse_date(value: object, *, field: str) -> date | None:
-    """Parse ``YYYY-MM-DD``; empty or ``None`` gives ``None``.
+    """Parse ``YYYY-MM-DD`` between 1900 and 2199; empty or ``None`` gives ``None``.
 
     :raises InvalidInput: ``invalid_date``.
     """
     if value is None or value == "":
         return None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or len(value) != 10:
+        parsed = value
+    elif not isinstance(value, str) or len(value) != 10:
         raise InvalidInput("invalid_date", field=field)
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput("invalid_date", field=field) from None
+    else:
+        try:
+            parsed = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput("invalid_date", field=field) from None
+    if not EARLIEST_DATE <= parsed <= LATEST_DATE:
+        raise InvalidInput("invalid_date", field=field)
+    return parsed

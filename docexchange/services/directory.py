@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import CTE
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.json_input import parse_json
 from docexchange.domain.timeutil import parse_date, today_vn
 from docexchange.domain.units import (
     SelectorKind,
@@ -73,7 +74,9 @@ EXPORT_FIELDS = (
 
 def _text(data: Mapping[str, Any], name: str, *, max_length: int, required: bool = True) -> str:
     raw = data.get(name)
-    value = "" if raw is None else str(raw).strip()
+    if raw is not None and not isinstance(raw, str):  # a boolean or a number is not a name
+        raise invalid_field(name, "reason_text")
+    value = "" if raw is None else raw.strip()
     if required and not value:
         raise InvalidInput("missing_field", field=name)
     if len(value) > max_length:
@@ -278,9 +281,9 @@ def parse_import(data: bytes, fmt: str, *, max_rows: int) -> list[UnitInput]:
     records: list[Any]
     if fmt == "json":
         try:
-            parsed = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise _malformed(0, "import_not_json", detail=str(exc)[:120]) from None
+            parsed = parse_json(data)
+        except InvalidInput as exc:
+            raise _malformed(0, "import_not_json", detail=exc.code) from None
         if isinstance(parsed, dict) and isinstance(parsed.get("units"), list):
             records = parsed["units"]
         elif isinstance(parsed, list):

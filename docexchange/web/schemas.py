@@ -9,6 +9,7 @@ from flask import request
 
 from docexchange.domain.accounts import role_names
 from docexchange.domain.documents import format_number
+from docexchange.domain.json_input import parse_json
 from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
@@ -45,7 +46,7 @@ def json_body() -> dict[str, Any]:
 
     :raises InvalidInput: ``invalid_json`` when the body is not a JSON object.
     """
-    data = request.get_json(silent=True)
+    data = parse_json(request.get_data(cache=True))
     if not isinstance(data, dict):
         raise InvalidInput("invalid_json")
     return data

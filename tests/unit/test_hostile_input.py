@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from docexchange.domain.units import parse_code, parse_selector
-from docexchange.errors import DocExchangeError
+from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.services import directory
 
 json_values = st.recursive(
@@ -68,3 +69,47 @@ def test_unit_records_of_random_shape(record: dict[str, object]) -> None:
         }
     else:
         assert unit.code == record["code"]
+
+
+def test_json_from_outside_is_bounded() -> None:
+    from docexchange.domain.json_input import MAX_JSON_DEPTH, parse_json
+
+    assert parse_json(b'\xef\xbb\xbf{"a": [1, {"b": "\\"[[["}]}') == {"a": [1, {"b": '"[[['}]}
+    assert parse_json("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
+    for data, code in (
+        ("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1), "json_too_deep"),
+        ("[" * 100_000, "json_too_deep"),
+        ('{"name": "\\ud800"}', "invalid_unicode"),
+        ('{"\\udfff": 1}', "invalid_unicode"),
+        ("1" * 5000, "invalid_json"),  # longer than Python turns into an int
+        (b"\xff\xfe{}", "invalid_json"),
+        ("{'a': 1}", "invalid_json"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            parse_json(data)
+        assert caught.value.code == code, data[:20]
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c)
+    )
+)
+def test_any_json_value_reads_back_or_is_refused_with_a_code(value: object) -> None:
+    from docexchange.domain.json_input import parse_json
+
+    text = json.dumps(value)
+    try:
+        assert parse_json(text) == value
+    except InvalidInput as exc:
+        assert exc.code in {"json_too_deep", "invalid_unicode"}
+
+
+def test_dates_outside_an_offices_range_are_refused() -> None:
+    from docexchange.domain.timeutil import parse_date
+
+    assert parse_date("2199-12-31", field="to") is not None
+    for value in ("0001-01-01", "9999-12-31", "1899-12-31", "2200-01-01"):
+        with pytest.raises(InvalidInput) as caught:
+            parse_date(value, field="from")
+        assert caught.value.code == "invalid_date", value

@@ -348,3 +348,35 @@ def test_repeated_failed_logins_are_throttled_per_account(
     with services.sessions() as s:
         actions = s.scalars(select(AuditEvent.action).where(AuditEvent.target == "cm.vanthu")).all()
     assert actions.count("login.failure") == limit and actions.count("login.throttled") == 1
+
+
+def test_hostile_bodies_and_queries_get_coded_4xx(client: FlaskClient, as_user: Any) -> None:
+    """The probes of issue 12 that answered 500: deep nesting (even at the unauthenticated
+    login), lone surrogates, a boolean for a name, report periods at the calendar's ends."""
+    admin = as_user("admin")
+    deep = "[" * 100_000 + "]" * 100_000
+    for path, headers in (("/api/v1/auth/login", {}), ("/api/v1/units", admin)):
+        refused = client.post(
+            path, data=deep, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert (refused.status_code, error_code(refused)) == (422, "json_too_deep"), path
+    unit = {"code": "000.00.01.H45", "abbreviation": "S", "level": "department"}
+    surrogate = client.post(
+        "/api/v1/units",
+        data='{"name": "S\\ud800", "code": "000.00.01.H45", "abbreviation": "S", '
+        '"level": "department"}',
+        headers={**admin, "Content-Type": "application/json"},
+    )
+    assert (surrogate.status_code, error_code(surrogate)) == (422, "invalid_unicode")
+    boolean = client.post("/api/v1/units", json={**unit, "name": True}, headers=admin)
+    assert (boolean.status_code, error_code(boolean)) == (422, "invalid_field")
+    assert client.get("/api/v1/units/000.00.01.H45", headers=admin).status_code == 404
+    for span in (
+        {"from": "0001-01-01"},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01", "period": "year"},
+    ):
+        answer = client.get(
+            "/api/v1/reports/electronic-ratio", query_string=span, headers=as_user("thanhtra")
+        )
+        assert (answer.status_code, error_code(answer)) == (422, "invalid_date"), span

@@ -14,6 +14,7 @@ import yaml
 from flask import Blueprint, Response, g, jsonify, request
 
 from docexchange.domain.accounts import role_names
+from docexchange.domain.json_input import parse_json
 from docexchange.domain.reports import Period, parse_period, parse_scope
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.errors import InvalidInput, invalid_field
@@ -296,10 +297,7 @@ def create_document() -> tuple[Response, int]:
     raw = request.form.get("metadata")
     if raw is None:
         raise InvalidInput("missing_field", field="metadata")
-    try:
-        metadata = json.loads(raw)
-    except ValueError:
-        raise InvalidInput("invalid_json") from None
+    metadata = parse_json(raw)
     document = documents.create_document(
         db(),
         upload.read(),
