@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -30,6 +31,38 @@ class PdfInfo:
     signatures: int
 
 
+#: Limits of a page tree we accept: an official document has tens of pages, and a tree
+#: nested deeper than this is built to exhaust a recursive reader (ours and pyHanko's).
+MAX_PAGES, MAX_TREE_DEPTH = 10_000, 32
+
+
+def _count_pages(root: Any) -> int:
+    """The pages of the tree under ``root``, walked without recursion; the tree must be
+    shallow, acyclic and agree with its own ``/Count``.
+
+    :raises PdfRefused: ``broken`` otherwise.
+    """
+    declared = root.get_object().get("/Count")
+    if not isinstance(declared, int) or not 1 <= declared <= MAX_PAGES:
+        raise PdfRefused("broken")
+    leaves, seen, stack = 0, set[object](), [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        # An indirect object is named by its number: a kid that names an ancestor is a cycle.
+        key = (node.idnum, node.generation) if hasattr(node, "idnum") else id(node)
+        if depth > MAX_TREE_DEPTH or key in seen or len(seen) > 2 * MAX_PAGES:
+            raise PdfRefused("broken")
+        seen.add(key)
+        node = node.get_object()
+        if node.get("/Type") == "/Page" or "/Kids" not in node:
+            leaves += 1
+            continue
+        stack.extend((kid, depth + 1) for kid in node["/Kids"])
+    if leaves != declared:
+        raise PdfRefused("broken")
+    return leaves
+
+
 def inspect_pdf(data: bytes) -> PdfInfo:
     """Parse ``data`` fully enough to sign it later.
 
@@ -41,7 +74,7 @@ def inspect_pdf(data: bytes) -> PdfInfo:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         if reader.encrypted:
             raise PdfRefused("encrypted")
-        pages = int(reader.root["/Pages"]["/Count"])
+        pages = _count_pages(reader.root.raw_get("/Pages"))
         signatures = len(reader.embedded_signatures)
     except PdfRefused:
         raise

@@ -113,3 +113,48 @@ def test_dates_outside_an_offices_range_are_refused() -> None:
         with pytest.raises(InvalidInput) as caught:
             parse_date(value, field="from")
         assert caught.value.code == "invalid_date", value
+
+
+def _pdf(objects: list[bytes]) -> bytes:
+    """A PDF with these objects (1 is the catalogue) and a correct cross-reference table."""
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _tree(depth: int, *, count: int = 1, cycle: bool = False) -> bytes:
+    """Catalogue, ``depth`` nested /Pages nodes, one page (or a kid pointing back up)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    for level in range(depth):
+        number = level + 2
+        objects.append(b"<< /Type /Pages /Kids [%d 0 R] /Count %d >>" % (number + 1, count))
+    if cycle:
+        objects.append(b"<< /Type /Pages /Kids [2 0 R] /Count %d >>" % count)
+    else:
+        objects.append(b"<< /Type /Page /MediaBox [0 0 595 842] >>")
+    return _pdf(objects)
+
+
+def test_page_trees_that_exhaust_a_reader_are_refused_at_upload() -> None:
+    from pki.pdf import MAX_TREE_DEPTH, PdfRefused, inspect_pdf
+
+    assert inspect_pdf(_tree(3)).pages == 1
+    assert inspect_pdf(_tree(MAX_TREE_DEPTH)).pages == 1
+    for hostile in (
+        _tree(1, count=10**20),  # /Count 100000000000000000000
+        _tree(1, count=2),  # a count that lies
+        _tree(5000),  # 5,000 levels
+        _tree(2, cycle=True),  # a kid that is its own ancestor
+    ):
+        with pytest.raises(PdfRefused) as caught:
+            inspect_pdf(hostile)
+        assert caught.value.args[0] == "broken"
