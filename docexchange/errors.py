@@ -103,6 +103,12 @@ class TooManyRequests(DocExchangeError):
     http_status = 429
 
 
+class StorageUnavailable(DocExchangeError):
+    """The file store cannot take what it is given (full, read-only); nothing was lost."""
+
+    http_status = 507
+
+
 class ConfigurationError(DocExchangeError):
     """The server's own configuration is wrong; raised at start-up."""
 

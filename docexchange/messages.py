@@ -28,6 +28,10 @@ MESSAGES: dict[str, str] = {
     ),
     # generic request errors
     "invalid_json": N_("The request body must be a JSON object."),
+    "storage_unavailable": N_(
+        "The server cannot store files right now (disk full or read-only); nothing was lost. "
+        "Try again later and tell the administrator."
+    ),
     "json_too_deep": N_("The JSON is nested deeper than {limit} levels."),
     "invalid_unicode": N_("The text contains characters that are not valid Unicode."),
     "missing_field": N_("The field '{field}' is required."),

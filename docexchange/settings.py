@@ -87,6 +87,8 @@ class Settings:
     peers_config: str = ""
     #: Seconds a peer may take to answer one delivery or status before it is retried later.
     peer_timeout_seconds: int = 15
+    #: Free space (MiB) the blob store must keep; below it ``/healthz`` answers 503.
+    min_free_mib: int = 200
     #: Cookies only over HTTPS; on by default outside demo mode.
     secure_cookies: bool = False
     #: Fully-electronic ratio targets per unit level, e.g. ``district=1,commune=0.9``
@@ -133,6 +135,7 @@ _INT_FIELDS = {
     "REVOCATION_FETCH_TIMEOUT_SECONDS": "revocation_fetch_timeout_seconds",
     "REVOCATION_CACHE_SECONDS": "revocation_cache_seconds",
     "PEER_TIMEOUT_SECONDS": "peer_timeout_seconds",
+    "MIN_FREE_MIB": "min_free_mib",
 }
 _STR_FIELDS = {
     "RATIO_TARGETS": "ratio_targets",

@@ -40,6 +40,8 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Build the collaborators for ``settings`` (one engine per process)."""
     engine = make_engine(settings)
+    blobs = BlobStore(settings.blob_dir)
+    blobs.clean_temporary()  # what writes killed mid-way left behind
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,
         memory_cost=settings.argon2_memory_kib,
@@ -54,7 +56,7 @@ def build_services(settings: Settings) -> Services:
             max_failures=settings.login_max_failures,
             window_seconds=settings.login_window_seconds,
         ),
-        blobs=BlobStore(settings.blob_dir),
+        blobs=blobs,
         keys=KeyMaterial(
             hsm_dir=settings.instance_dir / "hsm",
             pki_dir=settings.instance_dir / "pki",

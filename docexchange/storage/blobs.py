@@ -1,13 +1,51 @@
-"""Content-addressed file store for PDFs: ``<root>/ab/cd/<sha256>``, written atomically."""
+"""Content-addressed file store for PDFs: ``<root>/ab/cd/<sha256>``, written atomically.
+
+A blob is written to a ``.tmp-`` file beside its place and renamed into it: a reader never
+sees half a file. A full or read-only disk is a :class:`StorageUnavailable` (507), and what
+was stored before stays as it was.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BlobStore"]
+from docexchange.errors import StorageUnavailable
+
+__all__ = ["BlobStore", "StoreStatus"]
+
+logger = logging.getLogger(__name__)
+
+#: A temporary file older than this belongs to no write still under way (a write takes
+#: seconds; processes killed mid-write leave theirs behind).
+STALE_TMP_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """What the health check found about the blob store."""
+
+    writable: bool
+    free_mib: int
+    min_free_mib: int
+
+    @property
+    def ready(self) -> bool:
+        return self.writable and self.free_mib >= self.min_free_mib
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "writable": self.writable,
+            "free_mib": self.free_mib,
+            "min_free_mib": self.min_free_mib,
+            "ready": self.ready,
+        }
 
 
 class BlobStore:
@@ -30,18 +68,56 @@ class BlobStore:
         path = self._path(digest)
         if path.exists():
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        tmp = ""
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
+        except OSError as exc:
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
+            logger.error("blob store cannot write: %s", exc.strerror or type(exc).__name__)
+            raise StorageUnavailable("storage_unavailable") from None
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
             raise
         return digest
+
+    def status(self, *, min_free_mib: int) -> StoreStatus:
+        """Whether a file can be written here now, and how much room is left; never raises."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".tmp-probe-"):
+                pass
+            writable = True
+        except OSError:
+            writable = False
+        try:
+            free = shutil.disk_usage(self.root).free // (1024 * 1024)
+        except OSError:
+            free = 0
+        return StoreStatus(writable=writable, free_mib=int(free), min_free_mib=min_free_mib)
+
+    def clean_temporary(self, *, older_than: float = STALE_TMP_SECONDS) -> int:
+        """Remove ``.tmp-`` files left by writes that never finished; how many went."""
+        if not self.root.is_dir():
+            return 0
+        limit, removed = time.time() - older_than, 0
+        for tmp in self.root.rglob(".tmp-*"):
+            try:
+                if tmp.stat().st_mtime < limit:
+                    tmp.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        if removed:
+            logger.info("blob store: removed %d unfinished temporary files", removed)
+        return removed
 
     def get(self, digest: str) -> bytes:
         """The bytes stored under ``digest``, checked against it.
