@@ -34,7 +34,8 @@ PROVINCE = _organ("000.00.00.H45", "UBND tỉnh Phú Thọ")
 COMMUNE = _organ("000.21.12.H45", "UBND xã Chân Mộng")
 
 
-def _package(**changes: object) -> edxml.DocumentPackage:
+def sample_package(**changes: object) -> edxml.DocumentPackage:
+    """A province's decision to two communes, forwarded once; ``changes`` replace fields."""
     package = edxml.DocumentPackage(
         sender=PROVINCE,
         recipients=(COMMUNE, _organ("000.22.12.H45", "UBND xã Minh Lương")),
@@ -66,12 +67,14 @@ def _package(**changes: object) -> edxml.DocumentPackage:
 
 
 def test_what_we_build_validates_and_reads_back() -> None:
-    package = _package(
+    package = sample_package(
         recipients=(COMMUNE,),
         subject='Về việc <thử> & "kiểm tra"',
         priority=3,
         business=edxml.Business(staff="Văn thư", paper=True),
-        attachments=(replace(_package().attachments[0], data=b"%PDF-1.7 \x00\xff signed bytes"),),
+        attachments=(
+            replace(sample_package().attachments[0], data=b"%PDF-1.7 \x00\xff signed bytes"),
+        ),
         trace=(),
     )
     data = edxml.build_document(package, now=datetime(2026, 11, 26, 9, 30))
@@ -121,7 +124,7 @@ def _round_trip(data: bytes) -> edxml.DocumentPackage | edxml.StatusMessage:
 
 
 def test_a_new_document_reads_back_as_written_with_its_trace() -> None:
-    back = _round_trip(edxml.build_document(_package(), now=datetime(2026, 11, 26, 10, 0)))
+    back = _round_trip(edxml.build_document(sample_package(), now=datetime(2026, 11, 26, 10, 0)))
     assert isinstance(back, edxml.DocumentPackage)
     assert back.sender.organ_id == "000.00.00.H45"
     assert [r.organ_id for r in back.recipients] == ["000.21.12.H45", "000.22.12.H45"]
@@ -146,12 +149,12 @@ def test_revocation_update_and_replacement_read_back(doc_type: int, reason: str)
     """The axis's business types: a revocation carries no file (no manifest, no attachment
     list); a replacement names the documents it replaces and for whom."""
     replaced = ((DOCUMENT_ID, ("000.21.12.H45", "000.22.12.H45")),) if doc_type == 3 else ()
-    package = _package(
+    package = sample_package(
         document_id="000.00.00.H45,2026/11/27,06/QĐ-UBND" if doc_type == 3 else DOCUMENT_ID,
         business=edxml.Business(
             doc_type=doc_type, reason=reason, document_id=DOCUMENT_ID, replaced=replaced
         ),
-        attachments=() if doc_type == 1 else _package().attachments,
+        attachments=() if doc_type == 1 else sample_package().attachments,
     )
     data = edxml.build_document(package, now=datetime(2026, 11, 27, 8, 0))
     assert (b"<edXML:edXMLManifest" in data) is (doc_type != 1)

@@ -8,6 +8,7 @@ admin trusts A's root, as a real peer would add the sender's national root).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from docexchange.services.schema import migrate
 from docexchange.storage.models import Delivery, InboxEntry
 from docexchange.web.app import create_app
 from tests.conftest import Database, error_code, free_port, make_settings, serve_in_thread
+from tests.unit.test_edxml import sample_package
 from tests.web.test_documents import signed_and_issued
 
 pytestmark = pytest.mark.usefixtures("signing_tokens", "registered_certificates")
@@ -239,25 +241,14 @@ def test_a_peer_speaks_only_for_the_units_it_serves(
     pdf = client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
 
     def package(sender: str, *, trace: tuple[tuple[str, str], ...] = ()) -> bytes:
-        organ = edxml.Organ(organ_id=sender, name="Đơn vị gửi")
+        template = sample_package()
         return edxml.build_document(
-            edxml.DocumentPackage(
-                sender=organ,
+            replace(
+                template,
+                sender=edxml.Organ(organ_id=sender, name="Đơn vị gửi"),
                 recipients=(edxml.Organ(organ_id="000.00.12.H45", name="UBND huyện Đoan Hùng"),),
                 document_id=f"{sender},2026/11/26,7/UBND",
-                code_number="7",
-                code_notation="UBND",
-                place="Phú Thọ",
-                promulgation_date=None,
-                type_code=1,
-                type_name="Công văn",
-                subject="Giả danh",
-                signer_competence="",
-                signer_position="",
-                signer_name="",
-                priority=3,
-                business=edxml.Business(),
-                attachments=(edxml.Attachment("cid:1", "a.pdf", "application/pdf", pdf),),
+                attachments=(replace(template.attachments[0], data=pdf),),
                 trace=trace,
             ),
             now=datetime(2026, 11, 26, 9, 0),
@@ -296,7 +287,8 @@ def test_a_peer_speaks_only_for_the_units_it_serves(
                 "peer_not_authorised_for_sender",
             )
         assert "000.00.00.H45" in post(package(province)).get_json()["error"]["message_vi"]
-        broken = package(commune).replace(b"<edXML:Priority>3<", b"<edXML:Priority>urgent<")
+        broken = re.sub(rb"<edXML:Priority>\d<", b"<edXML:Priority>urgent<", package(commune))
+        assert b"urgent" in broken
         invalid = post(broken)
         assert (invalid.status_code, error_code(invalid)) == (422, "edxml_invalid")
         assert entries() == 0
