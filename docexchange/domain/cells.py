@@ -7,7 +7,7 @@ trigger in spreadsheet programs.
 
 from __future__ import annotations
 
-__all__ = ["FORMULA_TRIGGERS", "csv_cell", "is_formula_like"]
+__all__ = ["FORMULA_TRIGGERS", "csv_cell", "from_csv_cell", "is_formula_like"]
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -22,3 +22,10 @@ def csv_cell(value: object) -> object:
     if value is None:
         return ""
     return f"'{value}" if is_formula_like(value) else value
+
+
+def from_csv_cell(value: str) -> str:
+    """Undo :func:`csv_cell` on text read back from our own CSV (a re-import)."""
+    if value.startswith("'") and is_formula_like(value[1:]):
+        return value[1:]
+    return value

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import CTE
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.cells import csv_cell, from_csv_cell
 from docexchange.domain.json_input import parse_json
 from docexchange.domain.timeutil import parse_date, today_vn
 from docexchange.domain.units import (
@@ -303,7 +304,10 @@ def parse_import(data: bytes, fmt: str, *, max_rows: int) -> list[UnitInput]:
         try:
             records = []
             for record in reader:
-                records.append(record)
+                # Our export quotes formula-like text (spreadsheet safety): read it back as it was.
+                records.append(
+                    {k: from_csv_cell(v) if isinstance(v, str) else v for k, v in record.items()}
+                )
                 if len(records) > max_rows:
                     break
         except csv.Error as exc:
@@ -492,7 +496,7 @@ def render_export(rows: Iterable[Mapping[str, Any]], fmt: str) -> bytes:
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\r\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row[k] for k in EXPORT_FIELDS})
+            writer.writerow({k: csv_cell(row.get(k)) for k in EXPORT_FIELDS})
         return ("\ufeff" + buffer.getvalue()).encode()
     raise InvalidInput("import_unsupported_format", format=fmt[:20])
 

@@ -380,3 +380,24 @@ def test_hostile_bodies_and_queries_get_coded_4xx(client: FlaskClient, as_user: 
             "/api/v1/reports/electronic-ratio", query_string=span, headers=as_user("thanhtra")
         )
         assert (answer.status_code, error_code(answer)) == (422, "invalid_date"), span
+
+
+def test_the_directory_csv_quotes_formulas_and_reads_them_back(
+    client: FlaskClient, as_user: Any
+) -> None:
+    admin = as_user("admin")
+    formula = '=HYPERLINK("http://127.0.0.1:9/x","Xem")'
+    renamed = client.patch("/api/v1/units/000.21.12.H45", json={"name": formula}, headers=admin)
+    assert renamed.status_code == 200, renamed.get_json()
+    text = client.get("/api/v1/units/export?format=csv", headers=admin).data.decode("utf-8-sig")
+    [line] = [line for line in text.splitlines() if line.startswith("000.21.12.H45,")]
+    assert line.split(",")[1].startswith("\"'=HYPERLINK(")  # text in a spreadsheet
+    again = client.post(
+        "/api/v1/units/import",
+        data={"file": (io.BytesIO(text.encode()), "tree.csv")},
+        headers=admin,
+        content_type="multipart/form-data",
+    )
+    assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 4}  # read back as it was
+    unit = client.get("/api/v1/units/000.21.12.H45", headers=admin).get_json()
+    assert unit["name"] == formula
