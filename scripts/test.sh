@@ -12,7 +12,9 @@ bash scripts/setup.sh --test
 
 pg_url="${DOCEXCHANGE_TEST_POSTGRES_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test}"
 corpus="${DOCEXCHANGE_CORPUS:-../shared/corpus}"
+have_corpus=0
 if [ -d "$corpus" ]; then
+  have_corpus=1
   DOCEXCHANGE_CORPUS="$(cd "$corpus" && pwd)"
   export DOCEXCHANGE_CORPUS
 elif [ "${DOCEXCHANGE_REQUIRE_CORPUS:-0}" = 1 ]; then
@@ -61,7 +63,7 @@ run_pytest SQLite DOCEXCHANGE_TEST_DATABASE_URL=
 run_pytest PostgreSQL "DOCEXCHANGE_TEST_DATABASE_URL=$pg_url"
 echo "test: all checks passed on SQLite and PostgreSQL"
 
-if [ -d "${DOCEXCHANGE_CORPUS:-$corpus}" ]; then
+if [ "$have_corpus" = 1 ]; then
   report="$(mktemp)"
   trap 'rm -f "$report"' EXIT
   pytest_args=(-m conformance)

@@ -1,8 +1,9 @@
 """JSON from outside, parsed once and bounded: depth, size of numbers, valid Unicode.
 
-Python's parser recurses per nesting level (a deep enough body raises ``RecursionError``)
-and accepts escapes of lone surrogates (``"\\ud800"``), which no database, log or page can
-encode. Everything that reads a JSON body or document goes through :func:`parse_json`.
+Python's parser recurses per nesting level (a deep enough body raises ``RecursionError``,
+refused like any nesting past the limit) and accepts escapes of lone surrogates
+(``"\\ud800"``), which no database, log or page can encode. Everything that reads a JSON
+body or document goes through :func:`parse_json`.
 """
 
 from __future__ import annotations
@@ -18,41 +19,21 @@ __all__ = ["MAX_JSON_DEPTH", "parse_json"]
 MAX_JSON_DEPTH = 32
 
 
-def _refuse_deep(text: str) -> None:
-    """Refuse nesting beyond the limit before the recursive parser sees it."""
-    depth, in_string, escaped = 0, False, False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                raise InvalidInput("json_too_deep", limit=MAX_JSON_DEPTH)
-        elif char in "]}":
-            depth -= 1
-
-
-def _check_text(value: Any) -> None:
-    stack = [value]
+def _check(value: Any) -> None:
+    """Refuse nesting beyond the limit and text that cannot be encoded (walked, no recursion)."""
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
                 raise InvalidInput("invalid_unicode") from None
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                raise InvalidInput("json_too_deep", limit=MAX_JSON_DEPTH)
+            members = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((member, depth + 1) for member in members)
 
 
 def parse_json(data: bytes | str) -> Any:
@@ -65,10 +46,11 @@ def parse_json(data: bytes | str) -> Any:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise InvalidInput("invalid_json") from None
-    _refuse_deep(text)
     try:
         value = json.loads(text)
-    except (ValueError, RecursionError):  # ValueError also covers over-long integers
+    except RecursionError:  # nested far deeper than the limit: the parser gave up
+        raise InvalidInput("json_too_deep", limit=MAX_JSON_DEPTH) from None
+    except ValueError:  # also over-long integers
         raise InvalidInput("invalid_json") from None
-    _check_text(value)
+    _check(value)
     return value

@@ -907,6 +907,11 @@ def _send_statuses(services: Services, limit: int) -> WorkResult:
     return WorkResult(sent, retried, 0)
 
 
+def _served_here(session: Session, code: str, *, services: Services) -> bool:
+    """Whether ``code`` is a unit of this server (in the directory, no peer serves it)."""
+    return services.peers.for_code(code) is None and session.get(Unit, code) is not None
+
+
 def _check_sender(
     session: Session, message: edxml.DocumentPackage, peer: Peer, *, services: Services
 ) -> None:
@@ -919,7 +924,7 @@ def _check_sender(
     issuer = message.sender.organ_id
     last_hop = message.trace[-1][0] if message.trace else ""
     speaker = last_hop if last_hop not in ("", issuer) else issuer
-    ours = services.peers.for_code(issuer) is None and session.get(Unit, issuer) is not None
+    ours = _served_here(session, issuer, services=services)
     if ours or not peer.serves_code(speaker):
         refused = issuer if ours else speaker
         raise Forbidden("peer_not_authorised_for_sender", code=refused[:20], peer=peer.name)
@@ -967,7 +972,7 @@ def receive_edxml(
     here = [
         o.organ_id
         for o in message.recipients
-        if services.peers.for_code(o.organ_id) is None and session.get(Unit, o.organ_id) is not None
+        if _served_here(session, o.organ_id, services=services)
     ]
     pdfs = [a for a in message.attachments if a.content_type == "application/pdf"]
     if len(here) != 1:

@@ -77,14 +77,12 @@ class BlobStore:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
-        except OSError as exc:
+        except BaseException as exc:
             if tmp:
                 Path(tmp).unlink(missing_ok=True)
-            logger.error("blob store cannot write: %s", exc.strerror or type(exc).__name__)
-            raise StorageUnavailable("storage_unavailable") from None
-        except BaseException:
-            if tmp:
-                Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # full, read-only, gone: said plainly, nothing lost
+                logger.error("blob store cannot write: %s", exc.strerror or type(exc).__name__)
+                raise StorageUnavailable("storage_unavailable") from None
             raise
         return digest
 

@@ -303,8 +303,8 @@ def test_a_document_counts_on_its_day_in_vietnam(
         assert f",{instant:%Y/%m/%d}," in document["document_id"]
     with office_at(services, after):
         auditor = as_user("thanhtra")
-        for instant, kind in ((before, PeriodKind.MONTH), (after, PeriodKind.MONTH)):
-            month = period_of(kind, today_vn(instant))
+        for instant in (before, after):
+            month = period_of(PeriodKind.MONTH, today_vn(instant))
             span = {"from": month.first.isoformat(), "to": month.last.isoformat()}
             sender = _ratio(client, auditor, unit=PROVINCE, **span).get_json()
             receiver = _ratio(client, auditor, unit=CHAN_MONG, **span).get_json()
