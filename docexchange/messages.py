@@ -226,6 +226,9 @@ MESSAGES: dict[str, str] = {
         "The document was changed after this signature in a way not allowed."
     ),
     "bytes_after_signed_document": N_("Data was added after the end of the signed document."),
+    "drawing_changed_after_signing": N_(
+        "A change made after this signature alters how the signed pages are displayed."
+    ),
     "signing_certificate_untrusted": N_("The signing certificate is not trusted here."),
     "signing_certificate_expired": N_(
         "The signing certificate has expired and no trusted time stamp proves the signature "

@@ -2,11 +2,15 @@
 
 Rules added on top of pyHanko (shared corpus MANIFEST, "Findings"):
 
-- bytes after the last ``%%EOF`` that are not whitespace make the last signature fail (a
-  broken incremental update other viewers may render, ``isa_B``);
+- the file must end at its last revision: bytes no cross-reference section accounts for make
+  the last signature fail (a broken incremental update other viewers may render, ``isa_B``,
+  even when it ends with a copy of the last ``startxref … %%EOF``; :mod:`pki.revisions`);
 - after the last signature only long-term-validation updates (DSS, document time stamps) are
   accepted: a form fill or annotation no signature covers makes it fail (``dss-2236/replace``);
   anything pyHanko rates above form filling fails any signature;
+- nothing after the last signature (document time stamps aside) may change what a viewer
+  draws, whatever pyHanko's diff policy exempts (the form's default appearance and resources:
+  :mod:`pki.revisions`);
 - every exception from any parser becomes a verdict ("cannot validate"), never an error;
 - messages are stable codes; the server renders them in Vietnamese and English.
 - a PDF whose signature fields are empty is "not signed".
@@ -38,6 +42,7 @@ from pki.report import (
     SignerInfo,
     ValidationReport,
 )
+from pki.revisions import ends_at_last_revision, renders_as_signed
 
 __all__ = ["summarise", "verify_pdf"]
 
@@ -72,9 +77,20 @@ def _placeholders_only(reader: PdfFileReader) -> bool:
     return True
 
 
-def _trailing_bytes(data: bytes) -> bool:
-    end = data.rfind(b"%%EOF")
-    return end == -1 or bool(data[end + 5 :].strip(b" \t\r\n\x00\x0c"))
+def _is_timestamp(signature: object) -> bool:
+    return getattr(signature, "sig_object_type", None) == "/DocTimeStamp"
+
+
+def _redrawn(reader: PdfFileReader, signature: object) -> bool:
+    """Whether a revision after ``signature`` changes what a viewer draws."""
+    try:
+        revision = int(signature.signed_revision)  # type: ignore[attr-defined]
+        return not renders_as_signed(reader, revision)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        logger.info("revisions cannot be compared: %s", type(exc).__name__)
+        return True
 
 
 def _signer(certificate: asn1_x509.Certificate) -> SignerInfo:
@@ -213,19 +229,23 @@ def verify_pdf(
             status="unreadable",
             messages=["pdf_unreadable"],
         )
-    trailing = _trailing_bytes(data)
-    reports = []
-    for index, signature in enumerate(embedded):
-        last = index == len(embedded) - 1
-        reports.append(
-            _one(
-                signature,
-                contexts,
-                fetchers=fetchers,
-                last=last,
-                trailing=trailing,
-            )
+    # The last signature that is not a document time stamp: what follows it may only add
+    # validation data, and must neither change the drawing nor leave unaccounted bytes.
+    signers = [i for i, s in enumerate(embedded) if not _is_timestamp(s)] or [len(embedded) - 1]
+    last_signer = signers[-1]
+    after_last = [] if ends_at_last_revision(reader, data) else ["bytes_after_signed_document"]
+    if _redrawn(reader, embedded[last_signer]):
+        after_last.insert(0, "drawing_changed_after_signing")
+    reports = [
+        _one(
+            signature,
+            contexts,
+            fetchers=fetchers,
+            last=index == len(embedded) - 1,
+            after_last=after_last if index == last_signer else [],
         )
+        for index, signature in enumerate(embedded)
+    ]
     return summarise(reports)
 
 
@@ -298,11 +318,11 @@ def _one(
     *,
     fetchers: Fetchers | None,
     last: bool,
-    trailing: bool,
+    after_last: list[str],
 ) -> SignatureReport:
     field = str(getattr(signature, "field_name", "?"))
     try:
-        if getattr(signature, "sig_object_type", None) == "/DocTimeStamp":
+        if _is_timestamp(signature):
             return _doc_timestamp(signature, contexts.now, field)
         status = validate_pdf_signature(signature, contexts.now)  # type: ignore[arg-type]
         validated_at = None
@@ -355,9 +375,9 @@ def _one(
     ):
         indication, sub = TOTAL_FAILED, "FORMAT_FAILURE"
         messages.append("changed_after_signing")
-    elif last and trailing:
+    elif after_last:
         indication, sub = TOTAL_FAILED, "FORMAT_FAILURE"
-        messages.append("bytes_after_signed_document")
+        messages.extend(after_last)
     elif not status.trusted:
         indication = INDETERMINATE
         problem = status.trust_problem_indic

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from docexchange.storage.base import Base
 from docexchange.storage.models import AuditEvent
 from tests.conftest import error_code
 from tests.data.samples import MINIMAL_PDF, encrypted_pdf, make_pdf
+from tests.pdfsig import pdfsig
 
 PIN = "123456"
 
@@ -44,9 +44,11 @@ def upload(
     )
 
 
-def signed_and_issued(client: FlaskClient, as_user: Any, **meta: Any) -> dict[str, Any]:
+def signed_and_issued(
+    client: FlaskClient, as_user: Any, pdf: bytes = MINIMAL_PDF, **meta: Any
+) -> dict[str, Any]:
     clerk, leader = as_user("pt.vanthu"), as_user("pt.lanhdao")
-    created = upload(client, clerk, **meta)
+    created = upload(client, clerk, pdf, **meta)
     assert created.status_code == 201, created.get_json()
     doc_id = created.get_json()["id"]
     signed = client.post(f"/api/v1/documents/{doc_id}/sign", json={"pin": PIN}, headers=leader)
@@ -288,34 +290,13 @@ def test_poppler_pdfsig_independently_reports_both_signatures_valid(
 ) -> None:
     """An independent validator (poppler + NSS, not pyHanko) with the demo root trusted."""
     body = signed_and_issued(client, as_user)
-    pdf_path = tmp_path / "issued.pdf"
-    pdf_path.write_bytes(
-        client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
-    )
-    root_pem = tmp_path / "root.pem"
-    root_pem.write_bytes(services.keys.ca.root.public_bytes(serialization.Encoding.PEM))
-    nss = tmp_path / "nss"
-    nss.mkdir()
-    run = lambda *args: subprocess.run(args, capture_output=True, text=True, check=True, timeout=60)  # noqa: E731
-    run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password")
-    run(
-        "certutil",
-        "-A",
-        "-d",
-        f"sql:{nss}",
-        "-n",
-        "docexchange-demo-root",
-        "-t",
-        "CT,C,C",
-        "-i",
-        str(root_pem),
-    )
-    output = run("pdfsig", "-nssdir", f"sql:{nss}", str(pdf_path)).stdout
+    pdf = client.get(f"/api/v1/documents/{body['id']}/file", headers=as_user("pt.vanthu")).data
+    output = pdfsig(pdf, services, tmp_path)
     assert output.count("Signature Validation: Signature is Valid.") == 2, output
     assert output.count("Certificate Validation: Certificate is Trusted.") == 2, output
     assert "Nguyễn Văn Tỉnh" in output and "UBND tỉnh Phú Thọ" in output
     if os.environ.get("DX_KEEP_PDF"):
-        Path(os.environ["DX_KEEP_PDF"]).write_bytes(pdf_path.read_bytes())
+        Path(os.environ["DX_KEEP_PDF"]).write_bytes(pdf)
 
 
 def test_revocation_is_checked_online_through_our_ocsp_responder(
