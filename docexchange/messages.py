@@ -125,6 +125,13 @@ MESSAGES: dict[str, str] = {
     "pdf_not_pdf": N_("The file is not a PDF."),
     "pdf_encrypted": N_("The PDF is encrypted; upload it without a password."),
     "pdf_broken": N_("The PDF is damaged and cannot be read."),
+    "pdf_malformed": N_(
+        "The PDF's page structure is malformed (too deep, circular or too large) and cannot "
+        "be signed."
+    ),
+    "pdf_limits_exceeded": N_(
+        "Reading this PDF needed more time or memory than the server allows; it was not stored."
+    ),
     "document_not_found": N_("Document {id} does not exist or is not visible to you."),
     "document_not_signable": N_("Document {id} is {state} and can no longer be signed."),
     "document_already_signed": N_("You have already signed document {id}."),

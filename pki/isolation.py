@@ -1,10 +1,12 @@
-"""Verify PDFs in worker processes, each under a memory limit and every job under a time limit.
+"""Parse untrusted PDFs in worker processes: each under a memory limit, every job a time limit.
 
 A hostile PDF can make a parser loop or allocate without end (the corpus's
-``pades_infinite_loop`` files, decompression bombs). The server never parses an untrusted PDF
-in its own process: a small pool of workers does, each with ``RLIMIT_AS`` set, and a worker
-that overruns its time is killed and replaced. Either way the caller gets a verdict
-("could not be checked within the limits"), never an exception or a hang.
+``pades_infinite_loop`` files, decompression bombs, page trees thousands of levels deep). The
+server never parses an untrusted PDF in its own process: a small pool of workers does — the
+inspection of an upload (:func:`pki.pdf.inspect_pdf`) and every verification — each worker
+with ``RLIMIT_AS`` set, and a worker that overruns its time is killed and replaced. Either way
+the caller gets a verdict ("could not be checked within the limits"), never an exception or a
+hang. Signing parses only files that passed the inspection, with the same reader.
 
 Workers are forked from a clean *forkserver* process that has imported pyHanko once, so a
 replacement starts in milliseconds, and they are never forked from the threaded server (with
@@ -34,6 +36,7 @@ from pyhanko_certvalidator.fetchers import Fetchers
 from pyhanko_certvalidator.fetchers.api import FetchLimits
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
+from pki.pdf import PdfInfo, PdfRefused, inspect_pdf
 from pki.report import ValidationReport
 from pki.validation import verify_pdf
 
@@ -70,6 +73,16 @@ class _Job:
     at: datetime | None = None
     #: The caller's clock when it asked: the worker judges "now" as this moment.
     now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Inspection:
+    """Inspect an upload: the answer is a :class:`PdfInfo` or the refusal's reason."""
+
+    data: bytes
+
+
+_Answer = ValidationReport | PdfInfo | str
 
 
 def _refused(code: str) -> ValidationReport:
@@ -110,33 +123,51 @@ def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs
     parsed: dict[bytes, tuple[list[asn1_x509.Certificate], list[asn1_x509.Certificate]]] = {}
     while True:
         try:
-            job: _Job = conn.recv()
+            job: _Job | _Inspection = conn.recv()
         except (EOFError, OSError):
             return
-        key = hashlib.sha256(b"".join(job.roots) + b"|" + b"".join(job.other_certs)).digest()
-        if key not in parsed:
-            parsed.clear()
-            parsed[key] = (
-                [asn1_x509.Certificate.load(der) for der in job.roots],
-                [asn1_x509.Certificate.load(der) for der in job.other_certs],
-            )
-        roots, others = parsed[key]
-        try:
-            report = verify_pdf(
-                job.data,
-                roots=roots,
-                other_certs=others,
-                fetchers=fetch.current(),
-                at=job.at,
-                now=job.now,
-            )
-        except MemoryError:
-            report = _refused("verification_limits_exceeded")
+        answer: _Answer
+        if isinstance(job, _Inspection):
+            try:
+                answer = inspect_pdf(job.data)
+            except PdfRefused as exc:
+                answer = exc.reason
+            except MemoryError:
+                answer = "limits_exceeded"
+        else:
+            answer = _verify(job, fetch, parsed)
         del job
         try:
-            conn.send(report)
+            conn.send(answer)
         except OSError:  # the server went away (killed): nobody waits for this answer
             return
+
+
+def _verify(
+    job: _Job,
+    fetch: _FetchCache,
+    parsed: dict[bytes, tuple[list[asn1_x509.Certificate], list[asn1_x509.Certificate]]],
+) -> ValidationReport:  # pragma: no cover - runs in a worker
+    key = hashlib.sha256(b"".join(job.roots) + b"|" + b"".join(job.other_certs)).digest()
+    if key not in parsed:
+        parsed.clear()
+        parsed[key] = (
+            [asn1_x509.Certificate.load(der) for der in job.roots],
+            [asn1_x509.Certificate.load(der) for der in job.other_certs],
+        )
+    roots, others = parsed[key]
+    try:
+        report = verify_pdf(
+            job.data,
+            roots=roots,
+            other_certs=others,
+            fetchers=fetch.current(),
+            at=job.at,
+            now=job.now,
+        )
+    except MemoryError:
+        report = _refused("verification_limits_exceeded")
+    return report
 
 
 class _Worker:
@@ -148,13 +179,13 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def run(self, job: _Job, seconds: float) -> ValidationReport | None:
-        """The report, or ``None`` when the worker overran or died (it is then gone)."""
+    def run(self, job: _Job | _Inspection, seconds: float) -> _Answer | None:
+        """The answer, or ``None`` when the worker overran or died (it is then gone)."""
         try:
             self.conn.send(job)
             if self.conn.poll(seconds):
-                report: ValidationReport = self.conn.recv()
-                return report
+                answer: _Answer = self.conn.recv()
+                return answer
         except (EOFError, OSError):
             pass
         self.stop()
@@ -167,7 +198,7 @@ class _Worker:
 
 
 class IsolatedVerifier:
-    """A pool of verifier processes, started on first use; safe to share between threads."""
+    """A pool of PDF worker processes, started on first use; safe to share between threads."""
 
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
@@ -198,22 +229,42 @@ class IsolatedVerifier:
             at=at,
             now=datetime.now(UTC),
         )
+        answer, timed_out = self._run(job)
+        if isinstance(answer, ValidationReport):
+            return answer
+        if timed_out:
+            return _refused("verification_timed_out")
+        return _refused("verification_limits_exceeded")
+
+    def inspect(self, data: bytes) -> PdfInfo:
+        """:func:`pki.pdf.inspect_pdf` of an upload, within the limits.
+
+        :raises PdfRefused: as ``inspect_pdf`` does, or ``limits_exceeded`` when parsing the
+            file overran the time or memory limit.
+        """
+        answer, _ = self._run(_Inspection(data))
+        if isinstance(answer, PdfInfo):
+            return answer
+        raise PdfRefused(answer if isinstance(answer, str) else "limits_exceeded")
+
+    def _run(self, job: _Job | _Inspection) -> tuple[_Answer | None, bool]:
+        """A worker's answer (``None`` if it overran or died), and whether it overran."""
         worker = self._take()
         started = time.monotonic()
-        report = worker.run(job, self.limits.seconds)
-        if report is not None:
+        answer = worker.run(job, self.limits.seconds)
+        if answer is not None:
             self._idle.put(worker)
-            return report
+            return answer, False
         elapsed = time.monotonic() - started
         with self._lock:
             if worker in self._all:  # not already stopped by close()
                 self._started -= 1
                 self._all.remove(worker)
         if elapsed >= self.limits.seconds:
-            logger.warning("verification stopped after %.1f s (time limit)", elapsed)
-            return _refused("verification_timed_out")
-        logger.warning("verifier worker died after %.1f s (memory limit?)", elapsed)
-        return _refused("verification_limits_exceeded")
+            logger.warning("PDF worker stopped after %.1f s (time limit)", elapsed)
+            return None, True
+        logger.warning("PDF worker died after %.1f s (memory limit?)", elapsed)
+        return None, False
 
     def _take(self) -> _Worker:
         try:

@@ -16,7 +16,12 @@ logger = logging.getLogger(__name__)
 
 
 class PdfRefused(ValueError):
-    """The bytes are not a PDF we accept; ``reason`` is ``not_pdf``, ``encrypted`` or ``broken``."""
+    """The bytes are not a PDF we accept.
+
+    ``reason``: ``not_pdf``, ``encrypted``, ``broken`` (cannot be read), ``malformed`` (a page
+    tree too deep, cyclic, too large or disagreeing with its own count) or ``limits_exceeded``
+    (reading it overran the isolated worker's time or memory, :mod:`pki.isolation`).
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -40,18 +45,18 @@ def _count_pages(root: Any) -> int:
     """The pages of the tree under ``root``, walked without recursion; the tree must be
     shallow, acyclic and agree with its own ``/Count``.
 
-    :raises PdfRefused: ``broken`` otherwise.
+    :raises PdfRefused: ``malformed`` otherwise.
     """
     declared = root.get_object().get("/Count")
     if not isinstance(declared, int) or not 1 <= declared <= MAX_PAGES:
-        raise PdfRefused("broken")
+        raise PdfRefused("malformed")
     leaves, seen, stack = 0, set[object](), [(root, 0)]
     while stack:
         node, depth = stack.pop()
         # An indirect object is named by its number: a kid that names an ancestor is a cycle.
         key = (node.idnum, node.generation) if hasattr(node, "idnum") else id(node)
         if depth > MAX_TREE_DEPTH or key in seen or len(seen) > 2 * MAX_PAGES:
-            raise PdfRefused("broken")
+            raise PdfRefused("malformed")
         seen.add(key)
         node = node.get_object()
         if node.get("/Type") == "/Page" or "/Kids" not in node:
@@ -59,7 +64,7 @@ def _count_pages(root: Any) -> int:
             continue
         stack.extend((kid, depth + 1) for kid in node["/Kids"])
     if leaves != declared:
-        raise PdfRefused("broken")
+        raise PdfRefused("malformed")
     return leaves
 
 
@@ -90,5 +95,5 @@ def inspect_pdf(data: bytes) -> PdfInfo:
         logger.info("refused a PDF: %s", type(exc).__name__)
         raise PdfRefused("broken") from None
     if pages < 1:
-        raise PdfRefused("broken")
+        raise PdfRefused("malformed")
     return PdfInfo(pages=pages, signatures=signatures)

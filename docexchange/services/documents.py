@@ -53,7 +53,7 @@ from docexchange.storage.models import (
 )
 from pki import deferred
 from pki.errors import SigningFailed
-from pki.pdf import PdfRefused, inspect_pdf
+from pki.pdf import PdfRefused
 from pki.signing import Appearance, Placement, sign_pdf
 from pki.trust import CertificateProblem, validate_signing_certificate
 
@@ -137,11 +137,13 @@ def create_document(
 ) -> Document:
     """Store an uploaded PDF as a draft of the actor's unit.
 
-    :raises InvalidInput: ``pdf_refused`` (not a PDF, encrypted or broken).
+    :raises InvalidInput: ``pdf_not_pdf``, ``pdf_encrypted``, ``pdf_broken``,
+        ``pdf_malformed`` or ``pdf_limits_exceeded``: the file is inspected in an isolated
+        worker (:mod:`pki.isolation`), never in this process.
     """
     require_role(actor, Role.SPECIALIST, Role.CLERK, Role.SIGNER)
     try:
-        info = inspect_pdf(pdf)
+        info = services.verifier.inspect(pdf)
     except PdfRefused as exc:
         raise InvalidInput(f"pdf_{exc.reason}") from None
     if metadata.signature_page is not None and metadata.signature_page > info.pages:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from pki.isolation import IsolatedVerifier, Limits
 from tests.data.samples import MINIMAL_PDF
 
@@ -56,5 +58,29 @@ def test_threads_share_the_pool_and_each_gets_its_own_answer() -> None:
         for thread in threads:
             thread.join(timeout=120)
         assert sorted(answers) == sorted(["not_signed", "unreadable"] * 4)
+    finally:
+        pool.close()
+
+
+def test_an_upload_is_inspected_in_a_worker_under_the_same_limits() -> None:
+    from pki.pdf import PdfRefused
+    from tests.unit.test_hostile_input import _tree
+
+    pool = IsolatedVerifier(Limits(seconds=30, workers=1, fetch_online=False))
+    try:
+        assert pool.inspect(MINIMAL_PDF).pages == 1
+        for data, reason in ((_tree(5000), "malformed"), (b"hello", "not_pdf")):
+            with pytest.raises(PdfRefused) as caught:
+                pool.inspect(data)
+            assert caught.value.reason == reason
+        pool.close()
+        pool.limits = Limits(seconds=0.001, workers=1, fetch_online=False)
+        with pytest.raises(PdfRefused) as caught:
+            pool.inspect(MINIMAL_PDF)
+        assert caught.value.reason == "limits_exceeded"
+        pool.limits = Limits(memory_bytes=64 * 1024 * 1024, workers=1, fetch_online=False)
+        with pytest.raises(PdfRefused) as caught:
+            pool.inspect(MINIMAL_PDF + b"%" + b"x" * (200 * 1024 * 1024))
+        assert caught.value.reason == "limits_exceeded"
     finally:
         pool.close()

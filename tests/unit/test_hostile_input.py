@@ -157,4 +157,4 @@ def test_page_trees_that_exhaust_a_reader_are_refused_at_upload() -> None:
     ):
         with pytest.raises(PdfRefused) as caught:
             inspect_pdf(hostile)
-        assert caught.value.args[0] == "broken"
+        assert caught.value.reason == "malformed"

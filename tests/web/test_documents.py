@@ -147,6 +147,33 @@ def test_uploads_are_checked(client: FlaskClient, as_user: Any) -> None:
     assert (auditor.status_code, error_code(auditor)) == (403, "role_required")
 
 
+def test_an_upload_is_parsed_only_in_a_worker_and_absurd_page_trees_are_refused(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """A 5,000-level page tree is refused at upload (not accepted, then failing at signing),
+    and a file that overruns the workers' limits is refused without being stored."""
+    from pki.isolation import Limits
+    from tests.unit.test_hostile_input import _tree
+
+    clerk = as_user("pt.vanthu")
+    deep = upload(client, clerk, _tree(5000))
+    assert (deep.status_code, error_code(deep)) == (422, "pdf_malformed")
+    assert deep.get_json()["error"]["message_vi"].startswith("Cấu trúc trang của tệp PDF bị lỗi")
+    verifier, limits = services.verifier, services.verifier.limits
+    verifier.close()
+    # Workers that may map no more than they already have: any allocation fails.
+    verifier.limits = Limits(memory_bytes=16 * 1024 * 1024, workers=1, fetch_online=False)
+    try:
+        starved = upload(client, clerk, make_pdf(padding=400 * 1024))
+    finally:
+        verifier.close()
+        verifier.limits = limits
+    assert (starved.status_code, error_code(starved)) == (422, "pdf_limits_exceeded")
+    listed = client.get("/api/v1/documents", headers=clerk).get_json()
+    assert listed["items"] == []
+    assert upload(client, clerk).status_code == 201
+
+
 def test_only_the_units_own_signer_signs_and_own_clerk_issues(
     client: FlaskClient, as_user: Any
 ) -> None:
