@@ -17,11 +17,14 @@ __all__ = [
     "DOC_TYPES",
     "DocumentState",
     "Secrecy",
+    "SignatureKind",
+    "SigningState",
     "Urgency",
     "check_doc_type",
     "document_identifier",
     "format_number",
     "notation",
+    "number_text",
     "series_for",
 ]
 
@@ -76,6 +79,21 @@ class Secrecy(StrEnum):
     TUYET_MAT = "tuyet_mat"
 
 
+class SignatureKind(StrEnum):
+    """Whose signature a document carries: a person's, or the organisation's (seal)."""
+
+    PERSONAL = "personal"
+    ORGANIZATION = "organization"
+
+
+class SigningState(StrEnum):
+    """A deferred signature: waiting for the client's signature value, used, or lapsed."""
+
+    OPEN = "open"
+    DONE = "done"
+    EXPIRED = "expired"
+
+
 class DocumentState(StrEnum):
     """Where an outgoing document is in its life."""
 
@@ -101,6 +119,14 @@ def format_number(number: int) -> str:
     return f"{number:02d}"
 
 
+def number_text(number: int | str | None, notation_: str | None) -> str | None:
+    """ "Số, ký hiệu" as a document shows it: ``05/QĐ-UBND``; ``None`` before issue."""
+    if number is None or number == "":
+        return None
+    shown = format_number(number) if isinstance(number, int) else number
+    return f"{shown}/{notation_ or ''}"
+
+
 def notation(doc_type: str, issuer_abbreviation: str, drafting_unit: str | None) -> str:
     """``QĐ-UBND`` for typed documents, ``UBND-VP`` for công văn.
 
@@ -115,4 +141,4 @@ def notation(doc_type: str, issuer_abbreviation: str, drafting_unit: str | None)
 
 def document_identifier(sender_code: str, issued_on: date, number: int, notation_: str) -> str:
     """The exchange idempotency key: ``<sender>,<yyyy/MM/dd>,<number>/<notation>``."""
-    return f"{sender_code},{issued_on:%Y/%m/%d},{format_number(number)}/{notation_}"
+    return f"{sender_code},{issued_on:%Y/%m/%d},{number_text(number, notation_)}"

@@ -8,14 +8,21 @@ ask to take a document back (13) until it is done, and the recipient agrees (15)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from docexchange.domain.documents import Urgency
 from docexchange.errors import Conflict, InvalidInput
 
 __all__ = [
+    "DELIVERY_RETRY",
     "RECIPIENT_MOVES",
     "SENDER_MOVES",
+    "STATUS_RETRY",
+    "DeliveryState",
+    "OutboxState",
+    "RetryPolicy",
     "Status",
     "check_move",
     "follows",
@@ -123,3 +130,40 @@ _RANK = {Urgency.HOA_TOC: 0, Urgency.THUONG_KHAN: 1, Urgency.KHAN: 2, Urgency.NO
 def urgency_rank(urgency: str) -> int:
     """Delivery order: hỏa tốc first, then thượng khẩn, khẩn, normal."""
     return _RANK.get(Urgency(urgency), 3)
+
+
+class DeliveryState(StrEnum):
+    """Where one recipient's delivery is: queued, handed over, given up, or withdrawn."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"  # attempts exhausted: an admin may queue it again
+    REVOKED = "revoked"  # the sender withdrew the document
+
+
+class OutboxState(StrEnum):
+    """A status message (or revocation notice) for a peer: waiting, or sent."""
+
+    PENDING = "pending"
+    SENT = "sent"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When a failed hand-over is tried again: after ``2**attempts`` seconds (at most
+    ``2**max_exponent``), until ``give_up_after`` attempts (never, if ``None``)."""
+
+    give_up_after: int | None
+    max_exponent: int = 10
+
+    def next_attempt(self, attempts: int, now: datetime) -> datetime | None:
+        """When to try after ``attempts`` failures, or ``None``: give up."""
+        if self.give_up_after is not None and attempts >= self.give_up_after:
+            return None
+        return now + timedelta(seconds=2 ** min(attempts, self.max_exponent))
+
+
+#: Deliveries: 8 attempts over about 8 minutes, then failed (an admin may retry).
+DELIVERY_RETRY = RetryPolicy(give_up_after=8)
+#: Status messages to peers are never given up: a later status waits for an earlier one.
+STATUS_RETRY = RetryPolicy(give_up_after=None)

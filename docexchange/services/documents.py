@@ -22,6 +22,8 @@ from docexchange.domain.accounts import Role
 from docexchange.domain.documents import (
     DocumentState,
     Secrecy,
+    SignatureKind,
+    SigningState,
     Urgency,
     check_doc_type,
     document_identifier,
@@ -161,7 +163,7 @@ def create_document(
         drafting_unit=metadata.drafting_unit,
         due_date=metadata.due_date,
         recipients=metadata.recipients,
-        state=DocumentState.DRAFT.value,
+        state=DocumentState.DRAFT,
         pages=info.pages,
         signature_page=metadata.signature_page,
         original_sha256=digest,
@@ -290,8 +292,9 @@ def _record_signature(
     return signature
 
 
-def _field_name(document: Document, kind: str) -> str:
-    return f"{'CaNhan' if kind == 'personal' else 'ToChuc'}{len(document.signatures) + 1}"
+def _field_name(document: Document, kind: SignatureKind) -> str:
+    prefix = "CaNhan" if kind is SignatureKind.PERSONAL else "ToChuc"
+    return f"{prefix}{len(document.signatures) + 1}"
 
 
 #: NĐ 30/2020 Phụ lục I: the personal signature sits between position and name, the
@@ -341,7 +344,7 @@ def sign_document(
     _check_signable(document, actor)
     earlier_failures = tokens.refuse_if_locked(session, label, actor=actor)
     seen = document.current_sha256
-    field_name = _field_name(document, "personal")
+    field_name = _field_name(document, SignatureKind.PERSONAL)
     appearance = _personal_appearance(actor, _signature_image(actor, services))
     session.commit()  # end the read; nothing is held while the token signs
 
@@ -372,7 +375,7 @@ def sign_document(
         services=services,
         actor=actor,
         label=label,
-        kind="personal",
+        kind=SignatureKind.PERSONAL,
         field_name=field_name,
         signed=signed,
         certificate_der=certificate_der,
@@ -391,7 +394,7 @@ def _signed(
     deferred_session: str | None = None,
 ) -> Document:
     """A personal signature is in: the document is signed, the audit log says by whom."""
-    document.state = DocumentState.SIGNED.value
+    document.state = DocumentState.SIGNED
     details: dict[str, object] = {
         "field": signature.field_name,
         "serial": signature.certificate_serial,
@@ -409,9 +412,11 @@ def _signed(
 def _check_signable(document: Document, actor: Actor) -> None:
     if document.sender_code != actor.unit_code:
         raise Forbidden("unit_forbidden", code=document.sender_code)
-    if document.state == DocumentState.ISSUED.value:
+    if document.state == DocumentState.ISSUED:
         raise Conflict("document_not_signable", id=document.id, state=document.state)
-    if any(s.kind == "personal" and s.signer == actor.username for s in document.signatures):
+    if any(
+        s.kind == SignatureKind.PERSONAL and s.signer == actor.username for s in document.signatures
+    ):
         raise Conflict("document_already_signed", id=document.id)
 
 
@@ -471,7 +476,7 @@ def issue_document(
     document = _lock_document(session, document_id, actor=actor)
     if document.sender_code != actor.unit_code:
         raise Forbidden("unit_forbidden", code=document.sender_code)
-    if document.state != DocumentState.SIGNED.value:
+    if document.state != DocumentState.SIGNED:
         raise Conflict("document_not_issuable", id=document.id, state=document.state)
     unit = session.get(Unit, document.sender_code)
     assert unit is not None
@@ -482,7 +487,7 @@ def issue_document(
     notation_ = notation(document.doc_type, unit.abbreviation, document.drafting_unit)
     number_text = f"{format_number(number)}/{notation_}"
     stamp_time = now.astimezone(VN_TZ).isoformat(timespec="seconds")
-    field_name = _field_name(document, "organization")
+    field_name = _field_name(document, SignatureKind.ORGANIZATION)
     signed, certificate_der = _signed_bytes(
         session,
         services.blobs.get(document.current_sha256),
@@ -514,7 +519,7 @@ def issue_document(
         services=services,
         actor=actor,
         label=label,
-        kind="organization",
+        kind=SignatureKind.ORGANIZATION,
         field_name=field_name,
         signed=signed,
         certificate_der=certificate_der,
@@ -533,7 +538,7 @@ def issue_document(
     )
     document.issued_at = now
     document.issued_by = actor.username
-    document.state = DocumentState.ISSUED.value
+    document.state = DocumentState.ISSUED
     audit.record(
         session,
         actor=actor.username,
@@ -607,7 +612,7 @@ def open_signing_session(
     chain = _parse_chain(chain_pem)
     certificate, intermediates = chain[0], chain[1:]
     _check_certificate(services, certificate, intermediates)
-    field_name = _field_name(document, "personal")
+    field_name = _field_name(document, SignatureKind.PERSONAL)
     try:
         state = deferred.prepare(
             services.blobs.get(document.current_sha256),
@@ -625,7 +630,7 @@ def open_signing_session(
         id=secrets.token_hex(16),
         document_id=document.id,
         username=actor.username,
-        state="open",
+        state=SigningState.OPEN,
         field_name=field_name,
         seen_sha256=document.current_sha256,
         prepared_sha256=services.blobs.put(state.prepared_pdf),
@@ -669,10 +674,10 @@ def complete_signing_session(
     row = session.get(SigningSession, session_id[:32], with_for_update=True)
     if row is None or row.username != actor.username:
         raise NotFound("signing_session_not_found", id=session_id[:40])
-    if row.state != "open":
+    if row.state != SigningState.OPEN:
         raise Conflict("signing_session_closed", id=row.id)
     if row.expires_at <= utcnow():
-        row.state = "expired"
+        row.state = SigningState.EXPIRED
         session.commit()
         raise Conflict("signing_session_expired", id=row.id)
     try:
@@ -711,10 +716,10 @@ def complete_signing_session(
         services=services,
         actor=actor,
         label="external",
-        kind="personal",
+        kind=SignatureKind.PERSONAL,
         field_name=row.field_name,
         signed=signed,
         certificate_der=row.certificate,
     )
-    row.state = "done"
+    row.state = SigningState.DONE
     return _signed(session, document, signature_row, actor=actor, deferred_session=row.id)

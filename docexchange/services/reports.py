@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.cells import csv_cell, is_formula_like
-from docexchange.domain.documents import DocumentState, Secrecy, format_number
+from docexchange.domain.documents import DocumentState, Secrecy, SignatureKind, format_number
 from docexchange.domain.reports import (
     Counts,
     Period,
@@ -227,7 +227,7 @@ def _per_unit(
         )
         .where(
             Document.sender_code.in_(codes),
-            Document.state == DocumentState.ISSUED.value,
+            Document.state == DocumentState.ISSUED,
             Document.issued_at >= period.start,
             Document.issued_at < period.end,
         )
@@ -555,7 +555,7 @@ def report_documents(
     if kind not in {"received", "received_electronic"}:
         query = select(Document).where(
             Document.sender_code.in_(codes),
-            Document.state == DocumentState.ISSUED.value,
+            Document.state == DocumentState.ISSUED,
             Document.issued_at >= period.start,
             Document.issued_at < period.end,
             secret_doc if kind == "secret" else ~secret_doc,
@@ -688,7 +688,8 @@ def _judged(report: Mapping[str, Any] | None) -> tuple[bool, bool, tuple[str, ..
         return False, False, ("not_verified",)
     signatures = report.get("signatures") or []
     passed = {s.get("kind") for s in signatures if s.get("indication") == "TOTAL_PASSED"}
-    personal, organisation = "personal" in passed, "organization" in passed
+    personal = SignatureKind.PERSONAL in passed
+    organisation = SignatureKind.ORGANIZATION in passed
     reasons: list[str] = []
     for s in signatures:
         if s.get("indication") != "TOTAL_PASSED":
@@ -731,7 +732,7 @@ def signature_coverage(
     issued = session.scalars(
         select(Document).where(
             Document.sender_code.in_(codes),
-            Document.state == DocumentState.ISSUED.value,
+            Document.state == DocumentState.ISSUED,
             Document.issued_at >= period.start,
             Document.issued_at < period.end,
         )
@@ -739,7 +740,7 @@ def signature_coverage(
     for d in issued:
         current = d.verified_valid is not None and d.verified_sha256 == d.current_sha256
         personal, organisation, reasons = _judged(d.verification if current else None)
-        leader = next((s.signer for s in d.signatures if s.kind == "personal"), "")
+        leader = next((s.signer for s in d.signatures if s.kind == SignatureKind.PERSONAL), "")
         rows = [units[d.sender_code]]
         if leader:
             rows.append(signers.setdefault(leader, CoverageRow(leader, people.get(leader, ""))))

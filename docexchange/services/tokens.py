@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.documents import SignatureKind
 from docexchange.errors import (
     Conflict,
     DocExchangeError,
@@ -193,7 +194,7 @@ def _provisioned(
     register_certificate(
         session,
         certificate.public_bytes(serialization.Encoding.DER),
-        kind="personal" if personal else "organization",
+        kind=SignatureKind.PERSONAL if personal else SignatureKind.ORGANIZATION,
         username=owner if personal else None,
         unit_code=None if personal else owner,
     )
@@ -371,7 +372,7 @@ def register_existing_token(
     register_certificate(
         session,
         der,
-        kind="personal" if username else "organization",
+        kind=SignatureKind.PERSONAL if username else SignatureKind.ORGANIZATION,
         username=username,
         unit_code=unit_code,
     )

@@ -10,6 +10,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.documents import SignatureKind
 from docexchange.services import accounts, audit, documents
 from docexchange.services.authz import Actor
 from docexchange.services.container import Services
@@ -79,7 +80,7 @@ def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> 
     problem = None
     if record is None:
         problem = "certificate_not_registered"
-    elif signature.kind == "organization":
+    elif signature.kind == SignatureKind.ORGANIZATION:
         if record.owner_unit_code != sender_code:
             problem = "seal_of_another_unit"
     elif record.owner_username is None or not accounts.held_role(

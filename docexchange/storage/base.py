@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -17,7 +18,7 @@ from docexchange.domain.timeutil import utcnow
 from docexchange.errors import ConfigurationError
 from docexchange.settings import Settings
 
-__all__ = ["Base", "UTCDateTime", "make_engine", "make_sessionmaker", "utcnow"]
+__all__ = ["Base", "UTCDateTime", "enum_type", "make_engine", "make_sessionmaker", "utcnow"]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def enum_type(kind: type[StrEnum], length: int = 16) -> Enum:
+    """A state or kind stored as its value in a VARCHAR (no database enum type, no CHECK:
+    a new member needs no migration); rows read back as members of ``kind``."""
+    return Enum(
+        kind,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

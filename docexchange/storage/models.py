@@ -19,7 +19,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from docexchange.storage.base import Base, UTCDateTime, utcnow
+from docexchange.domain.documents import DocumentState, SignatureKind, SigningState
+from docexchange.domain.exchange import DeliveryState, OutboxState
+from docexchange.storage.base import Base, UTCDateTime, enum_type, utcnow
 
 __all__ = [
     "ApiToken",
@@ -241,7 +243,7 @@ class Document(Base):
     drafting_unit: Mapped[str | None] = mapped_column(String(30))
     due_date: Mapped[date | None] = mapped_column(Date)
     recipients: Mapped[list[str]] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[DocumentState] = mapped_column(enum_type(DocumentState))
     pages: Mapped[int] = mapped_column(Integer)
     #: Page (1-based) for the visible signatures; None: the last page.
     signature_page: Mapped[int | None] = mapped_column(Integer)
@@ -286,7 +288,7 @@ class DocumentSignature(Base):
     document_id: Mapped[str] = mapped_column(
         ForeignKey("documents.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[str] = mapped_column(String(16))  # personal | organization
+    kind: Mapped[SignatureKind] = mapped_column(enum_type(SignatureKind))
     field_name: Mapped[str] = mapped_column(String(64))
     signer: Mapped[str] = mapped_column(String(64))
     token_label: Mapped[str] = mapped_column(String(32))
@@ -331,7 +333,7 @@ class SigningSession(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), index=True
     )
     username: Mapped[str] = mapped_column(String(64))
-    state: Mapped[str] = mapped_column(String(16))  # open | done | expired
+    state: Mapped[SigningState] = mapped_column(enum_type(SigningState))
     field_name: Mapped[str] = mapped_column(String(64))
     seen_sha256: Mapped[str] = mapped_column(String(64))
     prepared_sha256: Mapped[str] = mapped_column(String(64))
@@ -355,7 +357,7 @@ class CertificateRecord(Base):
     issuer: Mapped[str] = mapped_column(String(500))
     serial: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(500))
-    kind: Mapped[str] = mapped_column(String(16))  # personal | organization
+    kind: Mapped[SignatureKind] = mapped_column(enum_type(SignatureKind))
     owner_username: Mapped[str | None] = mapped_column(String(64), index=True)
     owner_unit_code: Mapped[str | None] = mapped_column(String(13), index=True)
     not_after: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -396,7 +398,9 @@ class Delivery(Base):
     )
     consignment_id: Mapped[str] = mapped_column(String(36), unique=True)
     urgency_rank: Mapped[int] = mapped_column(Integer)
-    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    state: Mapped[DeliveryState] = mapped_column(
+        enum_type(DeliveryState), default=DeliveryState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500))
@@ -497,7 +501,7 @@ class StatusOutbox(Base):
     message: Mapped[bytes | None] = mapped_column(LargeBinary)
     description: Mapped[str] = mapped_column(String(1000), default="")
     staff: Mapped[str] = mapped_column(String(64), default="")
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[OutboxState] = mapped_column(enum_type(OutboxState), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(String(500))

@@ -25,9 +25,7 @@ def index() -> str:
     """The unit's outgoing documents; ``?queue=sign`` or ``?queue=issue`` narrows them."""
     actor = current_actor()
     queue = request.args.get("queue")
-    state = {"sign": DocumentState.DRAFT.value, "issue": DocumentState.SIGNED.value}.get(
-        queue or ""
-    )
+    state = {"sign": DocumentState.DRAFT, "issue": DocumentState.SIGNED}.get(queue or "")
     found = documents.list_documents(db(), actor=actor, state=state)
     if queue == "sign":
         found = [d for d in found if not any(s.signer == actor.username for s in d.signatures)]
@@ -70,19 +68,19 @@ def show(document_id: str) -> str:
     can_sign = (
         actor.has(Role.SIGNER)
         and document.sender_code == actor.unit_code
-        and document.state != DocumentState.ISSUED.value
+        and document.state != DocumentState.ISSUED
         and not any(s.signer == actor.username for s in document.signatures)
     )
     can_issue = (
         actor.has(Role.CLERK)
         and document.sender_code == actor.unit_code
-        and document.state == DocumentState.SIGNED.value
+        and document.state == DocumentState.SIGNED
     )
     deliveries = exchange.deliveries_of(db(), document.id)
     can_send = (
         actor.has(Role.CLERK)
         and document.sender_code == actor.unit_code
-        and document.state == DocumentState.ISSUED.value
+        and document.state == DocumentState.ISSUED
         and document.secrecy == "none"
         and bool(document.recipients)
         and not deliveries

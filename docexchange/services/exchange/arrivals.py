@@ -1,0 +1,58 @@
+"""Arrivals: the one way an inbox entry is made (status 01), and replacements it marks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from docexchange.domain.exchange import Status, urgency_rank
+from docexchange.services import audit
+from docexchange.services.exchange.common import SYSTEM, new_id
+from docexchange.storage.base import utcnow
+from docexchange.storage.models import InboxEntry, StatusEvent
+
+
+def arrive(
+    session: Session,
+    *,
+    actor: str,
+    report: dict[str, Any],
+    urgency: str,
+    **fields: Any,
+) -> InboxEntry:
+    """A new inbox entry at status 01 with its verification ``report``, and its first event.
+
+    ``fields`` are the entry's columns (consignment, recipient, sender, what arrived).
+    """
+    now = utcnow()
+    entry = InboxEntry(
+        id=new_id(),
+        urgency=urgency,
+        urgency_rank=urgency_rank(urgency),
+        verification=report,
+        verified_valid=bool(report.get("valid")),
+        status_code=Status.ARRIVED.value,
+        received_at=now,
+        **fields,
+    )
+    session.add(entry)
+    session.add(
+        StatusEvent(inbox_entry_id=entry.id, code=Status.ARRIVED.value, actor=actor, at=now)
+    )
+    return entry
+
+
+def mark_replaced(session: Session, earlier: Select[InboxEntry], entry: InboxEntry) -> None:
+    """Mark the entries ``earlier`` selects (not yet replaced) as replaced by ``entry``."""
+    for old in session.scalars(earlier.where(InboxEntry.replaced_by.is_(None))):
+        if old.id != entry.id:
+            old.replaced_by = entry.id
+            audit.record(
+                session,
+                actor=SYSTEM,
+                action="delivery.replaced",
+                target=old.id,
+                details={"by": entry.id, "document": entry.document_ref},
+            )
