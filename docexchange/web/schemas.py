@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 
 from docexchange.domain.accounts import role_names
-from docexchange.domain.documents import format_number
+from docexchange.domain.documents import number_text
 from docexchange.domain.json_input import parse_json
 from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
@@ -102,9 +102,7 @@ def document_to_dict(
         "state": document.state,
         "subject": document.subject,
         "doc_type": document.doc_type,
-        "number": (
-            f"{format_number(document.number)}/{document.notation}" if document.number else None
-        ),
+        "number": (number_text(document.number, document.notation)),
         "document_id": document.document_id,
         "sender_code": document.sender_code,
         "secrecy": document.secrecy,

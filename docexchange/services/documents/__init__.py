@@ -1,0 +1,46 @@
+"""Outgoing documents: upload, personal signature, issue (number + organisation signature).
+
+One module per step: :mod:`.drafts` (upload, listing, reading), :mod:`.signing` (the leader's
+personal signature), :mod:`.issuing` (number and organisation signature) and :mod:`.deferred` (a
+signature made on the leader's own USB token).
+"""
+
+from __future__ import annotations
+
+from docexchange.services.documents.deferred import (
+    SIGNING_SESSION_TTL,
+    OpenedSigningSession,
+    complete_signing_session,
+    open_signing_session,
+)
+from docexchange.services.documents.drafts import (
+    DocumentInput,
+    create_document,
+    document_pdf,
+    get_document,
+    list_documents,
+)
+from docexchange.services.documents.issuing import issue_document
+from docexchange.services.documents.signing import (
+    PERSONAL_BOX,
+    SEAL_BOX,
+    SEAL_OVER_SIGNATURE_BOX,
+    sign_document,
+)
+
+__all__ = [
+    "PERSONAL_BOX",
+    "SEAL_BOX",
+    "SEAL_OVER_SIGNATURE_BOX",
+    "SIGNING_SESSION_TTL",
+    "DocumentInput",
+    "OpenedSigningSession",
+    "complete_signing_session",
+    "create_document",
+    "document_pdf",
+    "get_document",
+    "issue_document",
+    "list_documents",
+    "open_signing_session",
+    "sign_document",
+]

@@ -1,0 +1,188 @@
+"""Drafts: an upload checked at the edge and in the PDF workers, stored; listing and reading."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from docexchange.domain.accounts import Role
+from docexchange.domain.documents import (
+    DocumentState,
+    Secrecy,
+    Urgency,
+    check_doc_type,
+)
+from docexchange.domain.timeutil import parse_date
+from docexchange.domain.units import parse_selector
+from docexchange.errors import (
+    InvalidInput,
+    NotFound,
+    invalid_field,
+)
+from docexchange.services import audit
+from docexchange.services.authz import Actor, is_in_subtree, require_role
+from docexchange.services.container import Services
+from docexchange.storage.models import (
+    Document,
+)
+from pki.pdf import PdfRefused
+
+logger = logging.getLogger(__name__)
+
+
+def _enum(enum: type[Urgency] | type[Secrecy], value: object, field: str) -> Any:
+    try:
+        return enum(str(value))
+    except ValueError:
+        raise invalid_field(
+            field, "reason_one_of", values=", ".join(e.value for e in enum)
+        ) from None
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """Validated upload metadata (DESIGN.md §6 ``POST /documents``)."""
+
+    subject: str
+    doc_type: str
+    urgency: Urgency
+    secrecy: Secrecy
+    recipients: list[str]
+    drafting_unit: str | None
+    paper_copy: bool
+    due_date: Any
+    signature_page: int | None = None
+
+    @classmethod
+    def from_mapping(cls, data: object) -> DocumentInput:
+        """:raises InvalidInput: for a missing or malformed field."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("invalid_json")
+        subject = str(data.get("subject") or "").strip()
+        if not subject:
+            raise InvalidInput("missing_field", field="subject")
+        if len(subject) > 500:
+            raise invalid_field("subject", "reason_max_length", max_length=500)
+        recipients = data.get("recipients") or []
+        if not isinstance(recipients, list):
+            raise invalid_field("recipients", "reason_non_empty_list")
+        checked = [str(parse_selector(r)) for r in recipients]
+        drafting = data.get("drafting_unit")
+        drafting_unit = str(drafting).strip().upper() if drafting else None
+        if drafting_unit is not None and not 1 <= len(drafting_unit) <= 20:
+            raise invalid_field("drafting_unit", "reason_max_length", max_length=20)
+        paper = data.get("paper_copy", False)
+        if not isinstance(paper, bool):
+            raise invalid_field("paper_copy", "reason_boolean")
+        page = data.get("signature_page")
+        if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
+            raise invalid_field("signature_page", "reason_page_number")
+        doc_type = check_doc_type(data.get("doc_type"))
+        if doc_type == "CV" and not drafting_unit:
+            raise InvalidInput("missing_field", field="drafting_unit")
+        return cls(
+            subject=subject,
+            doc_type=doc_type,
+            urgency=_enum(Urgency, data.get("urgency", "normal"), "urgency"),
+            secrecy=_enum(Secrecy, data.get("secrecy", "none"), "secrecy"),
+            recipients=checked,
+            drafting_unit=drafting_unit,
+            paper_copy=paper,
+            due_date=parse_date(data.get("due_date"), field="due_date"),
+            signature_page=page,
+        )
+
+
+def create_document(
+    session: Session, pdf: bytes, metadata: DocumentInput, *, services: Services, actor: Actor
+) -> Document:
+    """Store an uploaded PDF as a draft of the actor's unit.
+
+    :raises InvalidInput: ``pdf_not_pdf``, ``pdf_encrypted``, ``pdf_broken``,
+        ``pdf_malformed`` or ``pdf_limits_exceeded``: the file is inspected in an isolated
+        worker (:mod:`pki.isolation`), never in this process.
+    """
+    require_role(actor, Role.SPECIALIST, Role.CLERK, Role.SIGNER)
+    try:
+        info = services.verifier.inspect(pdf)
+    except PdfRefused as exc:
+        raise InvalidInput(f"pdf_{exc.reason}") from None
+    if metadata.signature_page is not None and metadata.signature_page > info.pages:
+        raise invalid_field("signature_page", "reason_page_number")
+    digest = services.blobs.put(pdf)
+    document = Document(
+        id=secrets.token_hex(12),
+        sender_code=actor.unit_code,
+        created_by=actor.username,
+        subject=metadata.subject,
+        doc_type=metadata.doc_type,
+        urgency=metadata.urgency.value,
+        secrecy=metadata.secrecy.value,
+        paper_copy=metadata.paper_copy,
+        drafting_unit=metadata.drafting_unit,
+        due_date=metadata.due_date,
+        recipients=metadata.recipients,
+        state=DocumentState.DRAFT,
+        pages=info.pages,
+        signature_page=metadata.signature_page,
+        original_sha256=digest,
+        current_sha256=digest,
+    )
+    session.add(document)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.create",
+        target=document.id,
+        details={"sha256": digest, "doc_type": metadata.doc_type, "pages": info.pages},
+    )
+    session.commit()
+    return document
+
+
+def get_document(session: Session, document_id: str, *, actor: Actor) -> Document:
+    """A document the actor may see: its own unit's, or below an auditor's unit, or any for admins.
+
+    :raises NotFound: ``document_not_found`` (also for documents the actor may not see).
+    """
+    document = session.get(Document, document_id) if len(document_id) <= 32 else None
+    if document is None or not _visible(session, document, actor):
+        raise NotFound("document_not_found", id=document_id[:40])
+    return document
+
+
+def _visible(session: Session, document: Document, actor: Actor) -> bool:
+    if actor.has(Role.ADMIN) or document.sender_code == actor.unit_code:
+        return True
+    return actor.has(Role.AUDITOR) and is_in_subtree(session, document.sender_code, actor.unit_code)
+
+
+def list_documents(
+    session: Session, *, actor: Actor, state: str | None = None
+) -> Sequence[Document]:
+    """The outgoing documents of the actor's unit, newest first (``state`` filters)."""
+    query = (
+        select(Document)
+        .where(Document.sender_code == actor.unit_code)
+        .order_by(Document.created_at.desc())
+    )
+    if state:
+        try:
+            query = query.where(Document.state == DocumentState(state).value)
+        except ValueError:
+            raise invalid_field(
+                "state", "reason_one_of", values=", ".join(s.value for s in DocumentState)
+            ) from None
+    return session.scalars(query.limit(500)).all()
+
+
+def document_pdf(document: Document, *, services: Services) -> bytes:
+    """The current PDF bytes of a document."""
+    return services.blobs.get(document.current_sha256)

@@ -1,0 +1,174 @@
+"""Issuing: the next number of the series, and the organisation's signature with it."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from docexchange.domain.accounts import Role
+from docexchange.domain.documents import (
+    DocumentState,
+    Secrecy,
+    SignatureKind,
+    document_identifier,
+    notation,
+    number_text,
+    series_for,
+)
+from docexchange.domain.timeutil import VN_TZ
+from docexchange.errors import (
+    Conflict,
+    Forbidden,
+)
+from docexchange.services import audit, tokens
+from docexchange.services.authz import Actor, require_role
+from docexchange.services.container import Services
+from docexchange.services.documents.drafts import get_document
+from docexchange.services.documents.signing import (
+    SEAL_BOX,
+    SEAL_OVER_SIGNATURE_BOX,
+    _field_name,
+    _lock_document,
+    _on_page,
+    _record_signature,
+    _signed_bytes,
+)
+from docexchange.services.keys import unit_token_label
+from docexchange.storage.base import utcnow
+from docexchange.storage.models import (
+    Document,
+    NumberCounter,
+    Unit,
+)
+from pki.signing import Appearance
+
+logger = logging.getLogger(__name__)
+
+
+def _next_number(session: Session, unit_code: str, year: int, series: str) -> int:
+    """Take the next number of a series atomically (row lock until commit)."""
+    for _attempt in range(2):
+        bumped = session.execute(
+            update(NumberCounter)
+            .where(
+                NumberCounter.unit_code == unit_code,
+                NumberCounter.year == year,
+                NumberCounter.series == series,
+            )
+            .values(last_number=NumberCounter.last_number + 1)
+            .returning(NumberCounter.last_number)
+        ).scalar_one_or_none()
+        if bumped is not None:
+            return int(bumped)
+        try:
+            with session.begin_nested():
+                session.execute(
+                    insert(NumberCounter).values(
+                        unit_code=unit_code, year=year, series=series, last_number=1
+                    )
+                )
+            return 1
+        except IntegrityError:
+            continue  # another transaction created the counter first: bump it instead
+    raise Conflict("numbering_busy", code=unit_code)
+
+
+def issue_document(
+    session: Session, document_id: str, pin: object, *, services: Services, actor: Actor
+) -> Document:
+    """Number the document and apply the unit's organisation signature, in one transaction.
+
+    If signing fails the transaction rolls back and the number was never given out.
+
+    :raises Forbidden: not a clerk of the sending unit.
+    :raises Conflict: ``document_not_issuable`` without a personal signature, or issued already.
+    """
+    require_role(actor, Role.CLERK)
+    document = get_document(session, document_id, actor=actor)
+    label = unit_token_label(document.sender_code)
+    earlier_failures = tokens.refuse_if_locked(session, label, actor=actor)
+    # One transaction from here: the number is taken under a row lock and given back by the
+    # rollback if signing fails. (On SQLite that transaction holds the database's single
+    # write lock while the unit's token signs.)
+    document = _lock_document(session, document_id, actor=actor)
+    if document.sender_code != actor.unit_code:
+        raise Forbidden("unit_forbidden", code=document.sender_code)
+    if document.state != DocumentState.SIGNED:
+        raise Conflict("document_not_issuable", id=document.id, state=document.state)
+    unit = session.get(Unit, document.sender_code)
+    assert unit is not None
+    now = utcnow()
+    today = now.astimezone(VN_TZ).date()
+    series = series_for(document.doc_type, Secrecy(document.secrecy))
+    number = _next_number(session, unit.code, today.year, series)
+    notation_ = notation(document.doc_type, unit.abbreviation, document.drafting_unit)
+    shown = number_text(number, notation_)
+    stamp_time = now.astimezone(VN_TZ).isoformat(timespec="seconds")
+    field_name = _field_name(document, SignatureKind.ORGANIZATION)
+    signed, certificate_der = _signed_bytes(
+        session,
+        services.blobs.get(document.current_sha256),
+        document_id=document.id,
+        services=services,
+        actor=actor,
+        label=label,
+        pin=pin,
+        field_name=field_name,
+        reason=f"Số {shown}, ban hành {stamp_time}",
+        location=unit.code,
+        appearance=Appearance(
+            # Over a seal image, two short lines that stay inside the seal's box.
+            lines=(f"Số: {shown}", stamp_time)
+            if unit.seal_image_sha256
+            else (unit.name, f"Số: {shown}", f"Thời gian ký: {stamp_time}"),
+            color=(0.8, 0.0, 0.0),
+            image_png=(
+                services.blobs.get(unit.seal_image_sha256) if unit.seal_image_sha256 else None
+            ),
+        ),
+        # With a seal image the seal overlaps a third of the personal signature (NĐ 30).
+        placement=_on_page(
+            SEAL_OVER_SIGNATURE_BOX if unit.seal_image_sha256 else SEAL_BOX, document
+        ),
+    )
+    signature = _record_signature(
+        document,
+        services=services,
+        actor=actor,
+        label=label,
+        kind=SignatureKind.ORGANIZATION,
+        field_name=field_name,
+        signed=signed,
+        certificate_der=certificate_der,
+    )
+    if earlier_failures:
+        tokens.clear_failures(session, label)
+    document.series = series
+    document.issued_year = today.year
+    document.number = number
+    document.notation = notation_
+    # Secret documents never travel: numbered in their own series, no exchange identifier
+    # (it would repeat the identifier of the ordinary document with the same number).
+    secret = Secrecy(document.secrecy) is not Secrecy.NONE
+    document.document_id = (
+        None if secret else document_identifier(unit.code, today, number, notation_)
+    )
+    document.issued_at = now
+    document.issued_by = actor.username
+    document.state = DocumentState.ISSUED
+    audit.record(
+        session,
+        actor=actor.username,
+        action="document.issue",
+        target=document.id,
+        details={
+            "number": shown,
+            "document_id": document.document_id,
+            "serial": signature.certificate_serial,
+        },
+    )
+    session.commit()
+    return document

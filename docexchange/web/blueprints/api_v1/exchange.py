@@ -1,0 +1,152 @@
+"""Exchange: send, revoke, forward, edXML in and out, inbox, outbox, statuses."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify, request
+
+from docexchange.services import (
+    exchange,
+)
+from docexchange.web.blueprints.api_v1.blueprint import _items, bp
+from docexchange.web.context import (
+    current_actor,
+    db,
+    notify_worker,
+    services,
+)
+from docexchange.web.schemas import (
+    delivery_to_dict,
+    document_to_dict,
+    inbox_entry_to_dict,
+    json_body,
+    outbox_item_to_dict,
+    status_event_to_dict,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@bp.post("/documents/<document_id>/send")
+def send_document(document_id: str) -> tuple[Response, int]:
+    """Clerk: send an issued document (its recorded recipients, or ``{recipients}``);
+    ``{replaces}`` names an earlier document of the unit that this one replaces."""
+    body = json_body() if request.get_data() else {}
+    deliveries = exchange.send_document(
+        db(),
+        document_id,
+        actor=current_actor(),
+        recipients=body.get("recipients"),
+        replaces=body.get("replaces"),
+        services=services(),
+    )
+    notify_worker()
+    return jsonify({"deliveries": [delivery_to_dict(d) for d in deliveries]}), 202
+
+
+@bp.post("/documents/<document_id>/revoke")
+def revoke_document(document_id: str) -> Response:
+    """Clerk: withdraw a sent document, ``{reason}``; every recipient's copy is frozen."""
+    document = exchange.revoke_document(
+        db(),
+        document_id,
+        actor=current_actor(),
+        reason=json_body().get("reason"),
+        services=services(),
+    )
+    notify_worker()
+    return jsonify(document_to_dict(document, exchange.deliveries_of(db(), document.id)))
+
+
+@bp.post("/inbox/<entry_id>/forward")
+def forward_entry(entry_id: str) -> tuple[Response, int]:
+    """Clerk: forward an accepted document to units below, ``{recipients}`` (codes or
+    selectors such as ``children:<code>``); the signed file travels unchanged."""
+    deliveries = exchange.forward_entry(
+        db(), entry_id, actor=current_actor(), recipients=json_body().get("recipients")
+    )
+    notify_worker()
+    return jsonify({"deliveries": [delivery_to_dict(d) for d in deliveries]}), 202
+
+
+@bp.get("/documents/<document_id>/edxml")
+def document_edxml(document_id: str) -> Response:
+    """The edXML package (QCVN 102) of an issued document, the signed PDF inside."""
+    data = exchange.edxml_package(db(), document_id, services=services(), actor=current_actor())
+    return Response(data, mimetype="application/xml")
+
+
+@bp.post("/exchange/edxml")
+def exchange_edxml() -> Response:
+    """Peers: deliver a document or report a status, as edXML (QCVN 102).
+
+    Authenticated by the peer's own token (``Authorization: Bearer``), not a user's; the
+    ``X-Consignment-Id`` header makes a repeat harmless (answered with the first receipt).
+    """
+    header = request.headers.get("Authorization", "")
+    token = header[len("Bearer ") :].strip() if header.startswith("Bearer ") else None
+    peer = services().peers.authenticate(token)
+    answer = exchange.receive_edxml(
+        db(),
+        request.get_data(),
+        consignment_id=request.headers.get("X-Consignment-Id", ""),
+        peer=peer,
+        services=services(),
+    )
+    return jsonify(answer)
+
+
+@bp.get("/inbox")
+def inbox() -> Response:
+    """What arrived for the caller's unit (``?status=``), urgent first."""
+    entries = exchange.list_inbox(db(), actor=current_actor(), status=request.args.get("status"))
+    return _items([inbox_entry_to_dict(e) for e in entries])
+
+
+@bp.get("/inbox/<entry_id>")
+def inbox_entry(entry_id: str) -> Response:
+    """One arrived document: its verdict in full and its status history."""
+    entry = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
+    body = inbox_entry_to_dict(entry, full=True)
+    body["history"] = [status_event_to_dict(e) for e in exchange.status_history(db(), entry)]
+    body["forwarded_to"] = [delivery_to_dict(d) for d in exchange.forwarded_from(db(), entry)]
+    return jsonify(body)
+
+
+@bp.get("/inbox/<entry_id>/file")
+def inbox_file(entry_id: str) -> Response:
+    """The arrived PDF, unchanged."""
+    data = exchange.entry_file(db(), entry_id, actor=current_actor(), services=services())
+    return Response(data, mimetype="application/pdf")
+
+
+@bp.get("/outbox")
+def outbox() -> Response:
+    """What the caller's unit sent: each recipient's delivery and latest status."""
+    rows = exchange.list_outbox(db(), actor=current_actor(), status=request.args.get("status"))
+    return _items([outbox_item_to_dict(item) for item in rows])
+
+
+@bp.post("/deliveries/<item_id>/status")
+def delivery_status(item_id: str) -> Response:
+    """Move a delivery on, ``{code, reason, assignee}``: recipient 02-06, 15, 16; sender 13."""
+    body = json_body()
+    code = exchange.change_status(
+        db(),
+        item_id,
+        body.get("code"),
+        actor=current_actor(),
+        peers=services().peers,
+        reason=body.get("reason", body.get("note")),
+        assignee=body.get("assignee"),
+    )
+    return jsonify({"delivery_id": item_id, "status_code": code.value})
+
+
+@bp.post("/deliveries/<delivery_id>/retry")
+def retry_delivery(delivery_id: str) -> Response:
+    """Admin: queue a failed delivery again (same consignment id)."""
+    delivery = exchange.retry_failed(db(), delivery_id, actor=current_actor())
+    notify_worker()
+    return jsonify({"delivery_id": delivery.id, "state": delivery.state})

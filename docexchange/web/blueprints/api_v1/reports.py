@@ -1,0 +1,88 @@
+"""The paper register and the reports."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, jsonify, request
+
+from docexchange.domain.reports import Period, parse_period, parse_scope
+from docexchange.domain.timeutil import today_vn, utcnow
+from docexchange.services import (
+    reports,
+)
+from docexchange.web.blueprints.api_v1.blueprint import _items, bp
+from docexchange.web.context import (
+    current_actor,
+    db,
+    download,
+    ratio_targets,
+)
+from docexchange.web.schemas import (
+    coverage_to_dict,
+    json_body,
+    paper_record_to_dict,
+    ratio_report_to_dict,
+)
+
+logger = logging.getLogger(__name__)
+
+
+@bp.post("/paper-records")
+def register_paper() -> tuple[Response, int]:
+    """Clerk: a document the unit sent or received on paper (the ratio counts it)."""
+    record = reports.register_paper(db(), json_body(), actor=current_actor())
+    return jsonify(paper_record_to_dict(record)), 201
+
+
+@bp.get("/paper-records")
+def list_paper() -> Response:
+    """The caller's unit's paper register (``?from=&to=`` or ``?period=``), newest first."""
+    period = None
+    if request.args.get("from") or request.args.get("to") or request.args.get("period"):
+        period = _period()
+    records = reports.list_paper(db(), actor=current_actor(), period=period)
+    return _items([paper_record_to_dict(r) for r in records])
+
+
+def _period() -> Period:
+    args = request.args
+    return parse_period(args.get("from"), args.get("to"), kind=args.get("period"), today=today_vn())
+
+
+@bp.get("/reports/electronic-ratio")
+def electronic_ratio() -> Response:
+    """The fully-electronic ratio, ``?unit=&from=&to=`` (or ``&period=week|month|quarter|year``)
+    ``&scope=self|subtree&rollup=1&format=json|csv|xlsx``."""
+    args = request.args
+    report = reports.electronic_ratio(
+        db(),
+        actor=current_actor(),
+        unit=args.get("unit") or None,
+        period=_period(),
+        scope=parse_scope(args.get("scope")),
+        rollup=args.get("rollup") in ("1", "true"),
+        targets=ratio_targets(),
+    )
+    fmt = args.get("format", "json")
+    if fmt == "json":
+        return jsonify(ratio_report_to_dict(report))
+    export = reports.render_ratio(report, fmt)
+    return download(export)
+
+
+@bp.get("/reports/signature-coverage")
+def signature_coverage() -> Response:
+    """Per unit and signer, documents issued and received with valid personal and
+    organisation signatures; the failing ones with reasons; certificates expiring soon
+    (``?unit=&from=&to=`` or ``&period=``, ``&scope=self|subtree``)."""
+    args = request.args
+    coverage = reports.signature_coverage(
+        db(),
+        actor=current_actor(),
+        unit=args.get("unit") or None,
+        period=_period(),
+        scope=parse_scope(args.get("scope")),
+        now=utcnow(),
+    )
+    return jsonify(coverage_to_dict(coverage))
