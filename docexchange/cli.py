@@ -225,7 +225,7 @@ def tokens_doctor() -> None:
     from pki.tokens import list_tokens  # noqa: PLC0415 - loads the PKCS#11 module
 
     with _services() as svc:
-        _ = svc.keys.softhsm
+        svc.keys.activate_store()
         found = list_tokens(svc.settings.pkcs11_module)
     if not found:
         click.echo("no initialised tokens")

@@ -36,6 +36,7 @@ from pyhanko_certvalidator.fetchers import Fetchers
 from pyhanko_certvalidator.fetchers.api import FetchLimits
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
+from pki import speedups
 from pki.pdf import PdfInfo, PdfRefused, inspect_pdf
 from pki.report import ValidationReport
 from pki.validation import verify_pdf
@@ -116,6 +117,7 @@ class _FetchCache:
 def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs in a worker
     """Worker loop: receive a job, send back a report, until the pipe closes."""
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    speedups.install()  # the faster hex-string reader, in the process that parses PDFs
     # The imported modules live as long as the worker: keep them out of every GC pass
     # (measured: about a quarter off a typical verification).
     gc.freeze()

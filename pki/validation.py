@@ -33,7 +33,6 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers import Fetchers
 
-from pki import speedups
 from pki.report import (
     INDETERMINATE,
     TOTAL_FAILED,
@@ -45,8 +44,6 @@ from pki.report import (
 from pki.revisions import ends_at_last_revision, renders_as_signed
 
 __all__ = ["summarise", "verify_pdf"]
-
-speedups.install()
 
 logger = logging.getLogger(__name__)
 

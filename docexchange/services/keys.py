@@ -70,10 +70,18 @@ class KeyMaterial:
 
     @functools.cached_property
     def softhsm(self) -> SoftHsmSetup:
-        """The SoftHSM2 store (activated for this process on first use)."""
-        setup = SoftHsmSetup(self.hsm_dir, module_path=self.module_path)
-        setup.activate()
-        return setup
+        """The SoftHSM2 store of this instance (reading it changes nothing: see
+        :meth:`activate_store`)."""
+        return SoftHsmSetup(self.hsm_dir, module_path=self.module_path)
+
+    def activate_store(self) -> SoftHsmSetup:
+        """Point this process at the instance's SoftHSM2 store (``SOFTHSM2_CONF``), before
+        any PKCS#11 module loads; again is a no-op. Called by everything that opens a token.
+
+        :raises RuntimeError: this process already uses another instance's store.
+        """
+        self.softhsm.activate()
+        return self.softhsm
 
     @functools.cached_property
     def ca(self) -> DemoCA:
@@ -92,7 +100,7 @@ class KeyMaterial:
 
     def ref(self, label: str) -> TokenRef:
         """The reference of a token of this instance (module and key label from config)."""
-        _ = self.softhsm  # SoftHSM2 must see our config before any module loads
+        self.activate_store()  # SoftHSM2 must see our config before any module loads
         return self.directory.ref(label)
 
     def chain(self) -> list[asn1_x509.Certificate]:

@@ -104,7 +104,11 @@ def _provision(
 ) -> tuple[bytes, x509.Certificate]:
     try:
         public_der = p11.provision_softhsm_token(
-            keys.softhsm, label=label, user_pin=pin, so_pin=keys.so_pin(), algorithm=algorithm
+            keys.activate_store(),
+            label=label,
+            user_pin=pin,
+            so_pin=keys.so_pin(),
+            algorithm=algorithm,
         )
     except pki_errors.TokenExists:
         raise Conflict("token_exists", label=label) from None
@@ -326,7 +330,7 @@ class TokenReport:
 def doctor(session: Session, *, keys: KeyMaterial, actor: Actor) -> list[TokenReport]:
     """Admin: every token of the configured module, with its key, certificate and lock."""
     require_role(actor, Role.ADMIN)
-    _ = keys.softhsm  # the module must see this instance's store
+    keys.activate_store()  # the module must see this instance's store
     states = {s.label: s for s in session.scalars(select(TokenState))}
     reports = []
     for info in sorted(p11.list_tokens(keys.module_path), key=lambda i: i.label):

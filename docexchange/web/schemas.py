@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from flask import request
@@ -187,12 +188,7 @@ def _with_reasons(stored: dict[str, Any]) -> dict[str, Any]:
 
 def _verdict_summary(report: dict[str, Any]) -> dict[str, Any]:
     """``{valid, indication}`` for lists: TOTAL_PASSED when valid, else the first problem."""
-    if report.get("valid"):
-        return {"valid": True, "indication": "TOTAL_PASSED"}
-    for signature in report.get("signatures", []):
-        if signature.get("indication") != "TOTAL_PASSED":
-            return {"valid": False, "indication": signature.get("indication")}
-    return {"valid": False, "indication": "TOTAL_FAILED"}
+    return asdict(ValidationReport.from_dict(report).summary())
 
 
 def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, Any]:

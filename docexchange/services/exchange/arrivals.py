@@ -12,13 +12,14 @@ from docexchange.services import audit
 from docexchange.services.exchange.common import SYSTEM, new_id
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import InboxEntry, StatusEvent
+from pki.report import ValidationReport
 
 
 def arrive(
     session: Session,
     *,
     actor: str,
-    report: dict[str, Any],
+    report: ValidationReport,
     urgency: str,
     **fields: Any,
 ) -> InboxEntry:
@@ -31,8 +32,8 @@ def arrive(
         id=new_id(),
         urgency=urgency,
         urgency_rank=urgency_rank(urgency),
-        verification=report,
-        verified_valid=bool(report.get("valid")),
+        verification=report.as_dict(),
+        verified_valid=report.valid,
         status_code=Status.ARRIVED.value,
         received_at=now,
         **fields,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +35,7 @@ from docexchange.storage.models import (
     InboxEntry,
     VerdictCache,
 )
+from pki.report import ValidationReport
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _due_sources(session: Session, limit: int, peers: PeerDirectory) -> list[Sou
     return list(sources.values())
 
 
-def _arrive(session: Session, delivery: Delivery, source: Source, report: dict[str, Any]) -> None:
+def _arrive(session: Session, delivery: Delivery, source: Source, report: ValidationReport) -> None:
     """Make the recipient's inbox entry (status 01) and report 01 back to the sender.
 
     A replacement marks the recipient's copy of the document it replaces.
@@ -135,7 +135,7 @@ def deliver_pending(services: Services, *, batch: int = 200) -> WorkResult:
                         mandate=source.mandate,
                     )
                 else:
-                    report = cached.report
+                    report = ValidationReport.from_dict(cached.report)
                 _arrive(session, delivery, source, report)
             session.commit()
             return remote + WorkResult(len(ids), 0, 0)

@@ -157,10 +157,10 @@ def _verify_for_sending(
         update(Document)
         .where(Document.id == document_id, Document.current_sha256 == sha256)
         .values(
-            verification=report,
+            verification=report.as_dict(),
             verified_sha256=sha256,
             verified_at=utcnow(),
-            verified_valid=bool(report.get("valid")),
+            verified_valid=report.valid,
         )
     )
     session.commit()

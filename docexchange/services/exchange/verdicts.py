@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from docexchange.services.container import Services
 from docexchange.storage.models import (
     VerdictCache,
 )
+from pki.report import ValidationReport
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def verdict_key(sha256: str, trust: str, issuer_code: str, mandate: bool) -> tup
 
 def verdict_for(
     session: Session, *, data: bytes, sender_code: str, services: Services, mandate: bool = True
-) -> dict[str, Any]:
+) -> ValidationReport:
     """The report for ``data`` from ``sender_code`` under today's trust: computed once.
 
     ``mandate=False`` for documents from peer servers: who leads a unit there is known
@@ -42,12 +42,14 @@ def verdict_for(
     key = verdict_key(hashlib.sha256(data).hexdigest(), trust_key(services), sender_code, mandate)
     cached = session.get(VerdictCache, key)
     if cached is not None:
-        return cached.report
+        return ValidationReport.from_dict(cached.report)
     session.rollback()  # no transaction open while the worker verifies
     report = verify_in_transaction(session, data, sender_code, services=services, mandate=mandate)
     try:
         session.add(
-            VerdictCache(content_sha256=key[0], trust_key=key[1], sender_code=key[2], report=report)
+            VerdictCache(
+                content_sha256=key[0], trust_key=key[1], sender_code=key[2], report=report.as_dict()
+            )
         )
         session.commit()
     except IntegrityError:  # another worker stored it first: same inputs, same verdict
@@ -57,9 +59,9 @@ def verdict_for(
 
 def verify_in_transaction(
     session: Session, data: bytes, sender_code: str, *, services: Services, mandate: bool
-) -> dict[str, Any]:
+) -> ValidationReport:
     """Verify ``data`` (and the sender's mandate) in the caller's transaction."""
     checked = verification.verify_document(data, services=services)
     if mandate:
         checked = verification.apply_mandate(session, checked, sender_code=sender_code)
-    return checked.as_dict()
+    return checked

@@ -26,6 +26,7 @@ from docexchange.storage.models import (
     Unit,
     User,
 )
+from pki.report import ValidationReport
 
 #: Certificates that expire within this many days are listed.
 EXPIRY_WARNING_DAYS = 30
@@ -80,15 +81,11 @@ def _judged(report: Mapping[str, Any] | None) -> tuple[bool, bool, tuple[str, ..
     """(valid personal signature, valid organisation signature, reasons) of a stored report."""
     if not report:
         return False, False, ("not_verified",)
-    signatures = report.get("signatures") or []
-    passed = {s.get("kind") for s in signatures if s.get("indication") == "TOTAL_PASSED"}
+    judged = ValidationReport.from_dict(report)
+    passed = judged.passed_kinds()
     personal = SignatureKind.PERSONAL in passed
     organisation = SignatureKind.ORGANIZATION in passed
-    reasons: list[str] = []
-    for s in signatures:
-        if s.get("indication") != "TOTAL_PASSED":
-            reasons.extend(s.get("messages") or [s.get("sub_indication") or s.get("indication")])
-    reasons.extend(report.get("messages") or [])
+    reasons = judged.reasons()
     if not personal:
         reasons.append("no_valid_personal_signature")
     if not organisation:
