@@ -20,6 +20,7 @@ from docexchange.errors import InvalidInput, invalid_field
 
 __all__ = [
     "Counts",
+    "Direction",
     "Period",
     "PeriodKind",
     "Scope",
@@ -30,6 +31,13 @@ __all__ = [
     "ratio",
     "total",
 ]
+
+
+class Direction(StrEnum):
+    """Which way a paper document went: sent by the unit, or received."""
+
+    SENT = "sent"
+    RECEIVED = "received"
 
 
 class Scope(StrEnum):

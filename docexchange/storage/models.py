@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from docexchange.domain.documents import DocumentState, SignatureKind, SigningState
 from docexchange.domain.exchange import DeliveryState, OutboxState
+from docexchange.domain.reports import Direction
 from docexchange.storage.base import Base, UTCDateTime, enum_type, utcnow
 
 __all__ = [
@@ -531,7 +532,7 @@ class PaperRecord(Base):
     unit_code: Mapped[str] = mapped_column(
         String(13), ForeignKey("units.code", ondelete="RESTRICT")
     )
-    direction: Mapped[str] = mapped_column(String(8))  # sent | received
+    direction: Mapped[Direction] = mapped_column(enum_type(Direction, 8))
     #: The document's date (sent: issued; received: arrived), Vietnam calendar day.
     day: Mapped[date] = mapped_column(Date)
     number: Mapped[str] = mapped_column(String(40))

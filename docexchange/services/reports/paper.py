@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import Secrecy
 from docexchange.domain.reports import (
+    Direction,
     Period,
 )
 from docexchange.domain.timeutil import parse_date, today_vn
@@ -22,7 +23,7 @@ from docexchange.storage.models import (
     PaperRecord,
 )
 
-DIRECTIONS = ("sent", "received")
+DIRECTIONS = tuple(d.value for d in Direction)
 
 
 def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
@@ -58,7 +59,7 @@ def register_paper(session: Session, data: Mapping[str, Any], *, actor: Actor) -
     record = PaperRecord(
         id=uuid.uuid4().hex,
         unit_code=actor.unit_code,
-        direction=str(direction),
+        direction=Direction(direction),
         day=day,
         number=_text(data, "number", 40),
         subject=_text(data, "subject", 500),

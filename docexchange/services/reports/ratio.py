@@ -13,6 +13,7 @@ from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DocumentState, Secrecy
 from docexchange.domain.reports import (
     Counts,
+    Direction,
     Period,
     PeriodKind,
     Scope,
@@ -166,7 +167,7 @@ def _per_unit(
         .group_by(PaperRecord.unit_code, PaperRecord.direction)
     ):
         plain = registered - (secret_count or 0)
-        if direction == "sent":
+        if direction == Direction.SENT:
             add(code, sent_total=plain, secret_sent=secret_count)
         else:
             add(code, received_total=plain, secret_received=secret_count)
