@@ -135,7 +135,7 @@ def _body(operation: dict[str, Any]) -> st.SearchStrategy[tuple[str | None, Any]
     options: list[st.SearchStrategy[tuple[str | None, Any]]] = [st.just((None, None))]
     for kind, media in content.items():
         if kind == "application/json":
-            options.append(_json_body(media.get("schema") or {}).map(lambda b: (kind, b)))
+            options.append(_json_body(media.get("schema") or {}).map(lambda b, k=kind: (k, b)))
         elif kind == "multipart/form-data":
             fields = sorted((_resolve(media.get("schema") or {}).get("properties") or {}).keys())
             form = st.fixed_dictionaries(
