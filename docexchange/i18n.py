@@ -15,7 +15,7 @@ from typing import Any
 from babel.support import NullTranslations, Translations
 
 from docexchange.errors import DocExchangeError
-from docexchange.messages import MESSAGES
+from docexchange.messages import FIELD_LABELS, MESSAGES
 
 __all__ = ["LOCALES", "TRANSLATIONS_DIR", "format_message", "message_for", "translations"]
 
@@ -51,10 +51,15 @@ def message_for(error: DocExchangeError, locale: str) -> str:
     the same language, without its final full stop.
     """
     template = MESSAGES.get(error.code, error.code)
+    catalogue = translations(locale)
     params = {
         name: message_for(value, locale).rstrip(".")
         if isinstance(value, DocExchangeError)
         else value
         for name, value in error.params.items()
     }
-    return format_message(translations(locale).gettext(template), params)
+    field = params.get("field")
+    if isinstance(field, str) and field in FIELD_LABELS:
+        # A field is named as people call it, never by the code's own name.
+        params["field"] = catalogue.gettext(FIELD_LABELS[field])
+    return format_message(catalogue.gettext(template), params)

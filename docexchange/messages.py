@@ -8,7 +8,7 @@ the edge (:mod:`docexchange.i18n`).
 
 from __future__ import annotations
 
-__all__ = ["MESSAGES", "N_"]
+__all__ = ["FIELD_LABELS", "MESSAGES", "N_"]
 
 
 def N_(message: str) -> str:
@@ -116,6 +116,13 @@ MESSAGES: dict[str, str] = {
     # field reasons (continued)
     "reason_one_of": N_("one of {values}"),
     "reason_boolean": N_("true or false"),
+    "reason_integer": N_("a whole number"),
+    "reason_list": N_("a list"),
+    "reason_object": N_("an object with named fields"),
+    "reason_max_items": N_("at most {max_items} items"),
+    "reason_at_least": N_("at least {limit}"),
+    "reason_at_most": N_("at most {limit}"),
+    "reason_format": N_("not in the expected form"),
     "reason_page_number": N_("a page number of the document"),
     "reason_iso_datetime": N_("a date and time with its zone, e.g. 2026-11-26T09:30:00+07:00"),
     # documents
@@ -259,4 +266,61 @@ MESSAGES: dict[str, str] = {
     "audit_event_changed": N_("The audit log is broken: event {seq} was changed."),
     "audit_event_inserted": N_("The audit log is broken: event {seq} was inserted."),
     "audit_event_removed": N_("The audit log is broken: event {seq} was removed."),
+}
+
+
+#: How a field is named in messages: never the code's own name (``drafting_unit``).
+FIELD_LABELS: dict[str, str] = {
+    "RATIO_TARGETS": N_("ratio targets (RATIO_TARGETS)"),
+    "X-Consignment-Id": N_("consignment id (X-Consignment-Id)"),
+    "abbreviation": N_("abbreviation"),
+    "algorithm": N_("key algorithm"),
+    "assignee": N_("assignee"),
+    "at": N_("moment of checking"),
+    "certificate_chain": N_("certificate chain"),
+    "certificate_pem": N_("certificate"),
+    "code": N_("code"),
+    "counterpart": N_("sender or recipient"),
+    "date": N_("date"),
+    "description": N_("description"),
+    "direction": N_("direction (sent or received)"),
+    "doc_type": N_("document type"),
+    "drafting_unit": N_("drafting unit"),
+    "due_date": N_("processing deadline"),
+    "file": N_("file"),
+    "format": N_("format"),
+    "from": N_("from date"),
+    "full_name": N_("full name"),
+    "kind": N_("kind"),
+    "level": N_("administrative level"),
+    "members": N_("member units"),
+    "metadata": N_("document details"),
+    "name": N_("name"),
+    "note": N_("note"),
+    "number": N_("number and notation"),
+    "paper_copy": N_("paper copy"),
+    "parent_code": N_("parent unit"),
+    "password": N_("password"),
+    "period": N_("period"),
+    "pin": N_("PIN"),
+    "position": N_("position"),
+    "reason": N_("reason"),
+    "recipients": N_("recipients"),
+    "replaces": N_("replaced document"),
+    "roles": N_("roles"),
+    "scope": N_("scope"),
+    "secrecy": N_("secrecy level"),
+    "sender": N_("sender"),
+    "signature": N_("signature"),
+    "signature_page": N_("signature page"),
+    "status": N_("status"),
+    "subject": N_("subject (trích yếu)"),
+    "successor_code": N_("successor unit"),
+    "to": N_("to date"),
+    "unit": N_("unit"),
+    "unit_code": N_("unit"),
+    "urgency": N_("urgency"),
+    "username": N_("username"),
+    "valid_from": N_("valid from"),
+    "valid_to": N_("valid until"),
 }

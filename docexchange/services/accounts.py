@@ -8,7 +8,6 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,12 +17,11 @@ from sqlalchemy.orm import Session, joinedload
 from docexchange.domain.accounts import (
     Role,
     check_password_policy,
-    check_username,
-    parse_roles,
 )
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import NewUserBody
 from docexchange.errors import (
     Conflict,
-    InvalidInput,
     NotFound,
     TooManyRequests,
     Unauthorized,
@@ -63,28 +61,24 @@ class NewUser:
     position: str = ""
 
     @classmethod
-    def from_mapping(cls, data: dict[str, Any]) -> NewUser:
-        """Validate raw input.
+    def from_body(cls, body: NewUserBody) -> NewUser:
+        """The account a parsed request describes."""
+        return cls(
+            username=body.username,
+            password=body.password,
+            full_name=body.full_name,
+            unit_code=body.unit_code,
+            roles=body.roles,
+            position=body.position or "",
+        )
+
+    @classmethod
+    def from_mapping(cls, data: object) -> NewUser:
+        """A form's or the command line's values, parsed as :class:`NewUserBody`.
 
         :raises InvalidInput: for a missing or malformed field.
         """
-        for name in ("username", "password", "full_name", "unit_code", "roles"):
-            if data.get(name) in (None, ""):
-                raise InvalidInput("missing_field", field=name)
-        full_name = str(data["full_name"]).strip()
-        position = str(data.get("position") or "").strip()
-        if not 1 <= len(full_name) <= 100:
-            raise invalid_field("full_name", "reason_length", low=1, high=100)
-        if len(position) > 100:
-            raise invalid_field("position", "reason_max_length", max_length=100)
-        return cls(
-            username=check_username(data["username"]),
-            password=check_password_policy(data["password"]),
-            full_name=full_name,
-            unit_code=str(data["unit_code"]),
-            roles=parse_roles(data["roles"]),
-            position=position,
-        )
+        return cls.from_body(parse_input(NewUserBody, data))
 
 
 @dataclass(frozen=True)
@@ -191,14 +185,16 @@ def held_role(session: Session, username: str, unit_code: str, role: Role, at: d
     return found is not None
 
 
-def set_roles(session: Session, username: str, roles: object, *, actor: Actor) -> User:
+def set_roles(session: Session, username: str, roles: frozenset[Role], *, actor: Actor) -> User:
     """Admin: replace a user's roles; the role history keeps the old ones with their dates.
 
     :raises InvalidInput: ``invalid_role`` or ``invalid_field``.
     :raises NotFound: ``user_not_found``.
     """
     require_role(actor, Role.ADMIN)
-    wanted = parse_roles(roles)
+    if not roles:
+        raise invalid_field("roles", "reason_non_empty_list")
+    wanted = roles
     user = get_user(session, username)
     before = sorted(user.role_names)
     user.roles = [UserRole(role=r.value) for r in sorted(wanted)]

@@ -54,7 +54,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def check_pin_format(pin: object) -> str:
+def check_pin_format(pin: str) -> str:
     """A PIN is 4 to 32 characters.
 
     :raises InvalidInput: ``invalid_pin_format`` (the PIN itself is never echoed).
@@ -84,7 +84,7 @@ def _province_of(session: Session, unit: Unit) -> str:
 ALGORITHMS = ("rsa2048", "ec-p256")
 
 
-def check_algorithm(value: object) -> str:
+def check_algorithm(value: str | None) -> str:
     """RSA-2048 (the default, what Vietnamese CAs issue) or ECDSA P-256.
 
     :raises InvalidInput: ``invalid_field``.
@@ -127,11 +127,11 @@ def _provision(
 def provision_user_token(
     session: Session,
     username: str,
-    pin: object,
+    pin: str,
     *,
     keys: KeyMaterial,
     actor: Actor | None,
-    algorithm: object = None,
+    algorithm: str | None = None,
 ) -> ProvisionedToken:
     """Admin: create a person's token with a key generated on it and a certificate from the CA.
 
@@ -161,7 +161,7 @@ def provision_user_token(
 
 
 def provision_unit_token(
-    session: Session, unit_code: str, pin: object, *, keys: KeyMaterial, actor: Actor | None
+    session: Session, unit_code: str, pin: str, *, keys: KeyMaterial, actor: Actor | None
 ) -> ProvisionedToken:
     """Admin: create a unit's organisation token (its digital seal)."""
     if actor is not None:
@@ -259,7 +259,7 @@ def clear_failures(session: Session, label: str) -> None:
 def token_signer(
     session: Session,
     label: str,
-    pin: object,
+    pin: str,
     *,
     keys: KeyMaterial,
     actor: Actor,

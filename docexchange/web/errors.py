@@ -30,14 +30,16 @@ def wants_json() -> bool:
 
 
 def error_payload(error: DocExchangeError) -> dict[str, object]:
-    """The API contract's error object."""
-    return {
-        "error": {
-            "code": error.code,
-            "message": message_for(error, "en"),
-            "message_vi": message_for(error, "vi"),
-        }
+    """The API contract's error object; ``field`` names the request field at fault."""
+    body: dict[str, object] = {
+        "code": error.code,
+        "message": message_for(error, "en"),
+        "message_vi": message_for(error, "vi"),
     }
+    field = error.params.get("field")
+    if isinstance(field, str):
+        body["field"] = field
+    return {"error": body}
 
 
 def localized(error: DocExchangeError) -> str:

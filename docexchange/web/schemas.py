@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
 
 from docexchange.domain.accounts import role_names
 from docexchange.domain.documents import number_text
+from docexchange.domain.edge import Input, parse_input
 from docexchange.domain.json_input import parse_json
 from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
@@ -29,17 +30,28 @@ from docexchange.storage.models import (
 )
 from pki.report import ValidationReport
 
+M = TypeVar("M", bound=Input)
+
 __all__ = [
     "document_to_dict",
     "group_to_dict",
     "inbox_entry_to_dict",
     "json_body",
     "outbox_item_to_dict",
+    "parse_body",
     "report_to_dict",
     "status_event_to_dict",
     "unit_to_dict",
     "user_to_dict",
 ]
+
+
+def parse_body(model: type[M]) -> M:
+    """The request's JSON object as ``model`` (strict types, lengths, formats).
+
+    :raises InvalidInput: ``invalid_json`` or a coded error naming the field.
+    """
+    return parse_input(model, json_body())
 
 
 def json_body() -> dict[str, Any]:

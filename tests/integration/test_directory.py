@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import UnitChanges
 from docexchange.errors import Conflict, DocExchangeError, Forbidden, InvalidInput
 from docexchange.services import directory
 from docexchange.services.authz import Actor
@@ -110,7 +112,10 @@ def test_moving_a_unit_under_its_own_descendant_is_a_cycle(
     _add(session, _unit("000.00.02.H45", "department", "000.00.01.H45"))
     with pytest.raises(Conflict) as info:
         directory.update_unit(
-            session, "000.00.01.H45", {"parent_code": "000.00.02.H45"}, actor=ADMIN
+            session,
+            "000.00.01.H45",
+            parse_input(UnitChanges, {"parent_code": "000.00.02.H45"}),
+            actor=ADMIN,
         )
     assert info.value.code == "unit_cycle"
     session.rollback()
@@ -121,7 +126,7 @@ def test_merger_closes_a_unit_and_names_its_successor(session: Session, three_le
     directory.update_unit(
         session,
         "000.21.12.H45",
-        {"valid_to": "2025-06-30", "successor_code": "000.22.12.H45"},
+        parse_input(UnitChanges, {"valid_to": "2025-06-30", "successor_code": "000.22.12.H45"}),
         actor=ADMIN,
     )
     unit = session.get(Unit, "000.21.12.H45")
@@ -151,7 +156,9 @@ def test_selectors_resolve_to_units(session: Session, three_level: None) -> None
 
 
 def test_closed_units_are_not_recipients(session: Session, three_level: None) -> None:
-    directory.update_unit(session, "000.21.12.H45", {"valid_to": "2025-06-30"}, actor=ADMIN)
+    directory.update_unit(
+        session, "000.21.12.H45", parse_input(UnitChanges, {"valid_to": "2025-06-30"}), actor=ADMIN
+    )
     communes = directory.resolve_recipients(
         session, ["communes:000.00.12.H45"], on=date(2025, 7, 1)
     )

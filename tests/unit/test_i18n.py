@@ -61,4 +61,19 @@ def test_field_reasons_are_translated_too() -> None:
 
     error = invalid_field("position", "reason_max_length", max_length=100)
     assert message_for(error, "en") == "The field 'position' is invalid: at most 100 characters."
-    assert message_for(error, "vi") == "Trường 'position' không hợp lệ: tối đa 100 ký tự."
+    assert message_for(error, "vi") == "Trường 'chức vụ' không hợp lệ: tối đa 100 ký tự."
+    # A field is named as people call it, never by the code's own name.
+    drafting = message_for(DocExchangeError("missing_field", field="drafting_unit"), "vi")
+    assert drafting == "Trường 'đơn vị soạn thảo' là bắt buộc."
+
+
+def test_every_field_the_models_name_has_a_vietnamese_label() -> None:
+    import docexchange.domain.inputs as inputs
+    from docexchange.i18n import translations
+    from docexchange.messages import FIELD_LABELS
+
+    fields = {name for model in inputs.__all__ for name in getattr(inputs, model).model_fields}
+    assert fields - set(FIELD_LABELS) == set()
+    vietnamese = translations("vi")
+    untranslated = [n for n in fields if vietnamese.gettext(FIELD_LABELS[n]) == FIELD_LABELS[n]]
+    assert untranslated == []

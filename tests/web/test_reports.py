@@ -415,7 +415,8 @@ def test_the_exports_hold_the_same_figures_as_the_api(
 def test_the_paper_register_checks_what_it_is_given(client: FlaskClient, as_user: Any) -> None:
     clerk = as_user("cm.vanthu")
     missing = _paper(client, clerk, direction="sent")
-    assert (missing.status_code, error_code(missing)) == (422, "invalid_field")
+    assert (missing.status_code, error_code(missing)) == (422, "missing_field")
+    assert missing.get_json()["error"]["field"] == "date"
     sideways = _paper(client, clerk, direction="across", date="2027-03-02")
     assert (sideways.status_code, error_code(sideways)) == (422, "invalid_field")
     for bad in ({"date": "2027-03-16"}, {"date": "2027-03-02", "secrecy": ["mat"]}):

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import DocumentMetadata
 from docexchange.services.demo import DEMO_PASSWORD
 
 
@@ -143,7 +145,7 @@ def test_document_pages_respect_units(client: FlaskClient, demo: None, services:
         doc = documents.create_document(
             s,
             MINIMAL_PDF,
-            documents.DocumentInput.from_mapping({"subject": "Thử", "doc_type": "TB"}),
+            parse_input(DocumentMetadata, {"subject": "Thử", "doc_type": "TB"}),
             services=services,
             actor=clerk,
         )

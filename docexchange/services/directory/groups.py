@@ -35,8 +35,9 @@ def get_group(session: Session, name: str) -> UnitGroup:
     return group
 
 
-def _member_codes(session: Session, codes: object) -> list[str]:
-    if not isinstance(codes, list) or not codes:
+def _member_codes(session: Session, codes: Sequence[str]) -> list[str]:
+    """Parsed member codes (at least one, from :class:`GroupBody`), each a known unit."""
+    if not codes:
         raise invalid_field("members", "reason_non_empty_list")
     checked = dedupe(parse_code(c).code for c in codes)
     known = set(session.scalars(select(Unit.code).where(Unit.code.in_(checked))))
@@ -47,7 +48,12 @@ def _member_codes(session: Session, codes: object) -> list[str]:
 
 
 def create_group(
-    session: Session, name: object, members: object, *, description: str = "", actor: Actor
+    session: Session,
+    name: str,
+    members: Sequence[str],
+    *,
+    description: str = "",
+    actor: Actor,
 ) -> UnitGroup:
     """Admin: create a named recipient list.
 
@@ -79,7 +85,7 @@ def create_group(
 def update_group(
     session: Session,
     name: str,
-    members: object,
+    members: Sequence[str],
     *,
     description: str | None = None,
     actor: Actor,

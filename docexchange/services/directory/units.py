@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.timeutil import parse_date
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import UnitBody, UnitChanges
 from docexchange.domain.units import (
     UnitLevel,
     check_no_cycle,
@@ -21,7 +22,7 @@ from docexchange.domain.units import (
     is_active,
     parse_code,
 )
-from docexchange.errors import Conflict, InvalidInput, NotFound, invalid_field
+from docexchange.errors import Conflict, InvalidInput, NotFound
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
 from docexchange.storage.models import Unit
@@ -41,25 +42,6 @@ EXPORT_FIELDS = (
 )
 
 
-def _text(data: Mapping[str, Any], name: str, *, max_length: int, required: bool = True) -> str:
-    raw = data.get(name)
-    if raw is not None and not isinstance(raw, str):  # a boolean or a number is not a name
-        raise invalid_field(name, "reason_text")
-    value = "" if raw is None else raw.strip()
-    if required and not value:
-        raise InvalidInput("missing_field", field=name)
-    if len(value) > max_length:
-        raise invalid_field(name, "reason_max_length", max_length=max_length)
-    return value
-
-
-def _optional_code(data: Mapping[str, Any], name: str) -> str | None:
-    raw = data.get(name)
-    if raw is None or raw == "":
-        return None
-    return parse_code(raw).code
-
-
 @dataclass(frozen=True)
 class UnitInput:
     """A validated unit as given by an admin or an import row."""
@@ -74,31 +56,23 @@ class UnitInput:
     successor_code: str | None = None
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> UnitInput:
-        """Validate one unit's fields (shape only; references are checked by the service).
+    def from_body(cls, body: UnitBody) -> UnitInput:
+        """The unit a parsed body describes, once its dates and parent agree.
+
+        :raises InvalidInput: ``invalid_validity``; :raises Conflict: ``unit_cycle``.
+        """
+        check_validity(body.valid_from, body.valid_to)
+        if body.parent_code == body.code:
+            raise Conflict("unit_cycle", code=body.code)
+        return cls(**body.model_dump())
+
+    @classmethod
+    def from_mapping(cls, data: object) -> UnitInput:
+        """An import row (CSV or JSON values) parsed as :class:`UnitBody`, then checked.
 
         :raises InvalidInput: for a missing or malformed field.
         """
-        if not isinstance(data, Mapping):
-            raise InvalidInput("invalid_json")
-        code = parse_code(_text(data, "code", max_length=64)).code
-        level = UnitLevel.parse(_text(data, "level", max_length=16))
-        valid_from = parse_date(data.get("valid_from"), field="valid_from")
-        valid_to = parse_date(data.get("valid_to"), field="valid_to")
-        check_validity(valid_from, valid_to)
-        parent_code = _optional_code(data, "parent_code")
-        if parent_code == code:
-            raise Conflict("unit_cycle", code=code)
-        return cls(
-            code=code,
-            name=_text(data, "name", max_length=200),
-            abbreviation=_text(data, "abbreviation", max_length=30),
-            level=level,
-            parent_code=parent_code,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            successor_code=_optional_code(data, "successor_code"),
-        )
+        return cls.from_body(parse_input(UnitBody, data))
 
     def row(self) -> dict[str, Any]:
         """Column values for the ``units`` table."""
@@ -180,10 +154,7 @@ def create_unit(session: Session, unit: UnitInput, *, actor: Actor | None) -> Un
     return row
 
 
-_UPDATABLE = ("name", "abbreviation", "parent_code", "valid_from", "valid_to", "successor_code")
-
-
-def update_unit(session: Session, code: str, changes: Mapping[str, Any], *, actor: Actor) -> Unit:
+def update_unit(session: Session, code: str, changes: UnitChanges, *, actor: Actor) -> Unit:
     """Change a unit's fields (moving it in the tree, closing it, naming its successor).
 
     :raises NotFound: ``unit_not_found``.
@@ -192,22 +163,18 @@ def update_unit(session: Session, code: str, changes: Mapping[str, Any], *, acto
     """
     require_role(actor, Role.ADMIN)
     unit = get_unit(session, code)
-    if not isinstance(changes, Mapping) or not changes:
-        raise InvalidInput("invalid_json")
-    for name in changes:
-        if name not in _UPDATABLE:
-            raise invalid_field(str(name)[:40], "reason_not_updatable")
+    given = changes.given()
     merged = {name: getattr(unit, name) for name in EXPORT_FIELDS}
-    merged.update(changes)
+    merged.update(given)
     new = UnitInput.from_mapping(merged)
     _check_references(session, new)
     if new.parent_code is not None and new.parent_code != unit.parent_code:
         parents = dict(session.execute(select(Unit.code, Unit.parent_code)).all())
         parents[code] = new.parent_code
         check_no_cycle(parents, code)
-    before = {name: getattr(unit, name) for name in changes}
+    before = {name: getattr(unit, name) for name in given}
     for name, value in new.row().items():
-        if name in changes:
+        if name in given:
             setattr(unit, name, value)
     session.flush()
     audit.record(
@@ -215,7 +182,7 @@ def update_unit(session: Session, code: str, changes: Mapping[str, Any], *, acto
         actor=actor.username,
         action="unit.update",
         target=code,
-        details={"before": _jsonable(before), "after": _jsonable(dict(changes))},
+        details={"before": _jsonable(before), "after": _jsonable(given)},
     )
     session.commit()
     return unit

@@ -6,6 +6,7 @@ import base64
 import binascii
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -64,12 +65,8 @@ class OpenedSigningSession:
     signature_format: str
 
 
-def _parse_chain(chain_pem: object) -> list[asn1_x509.Certificate]:
-    if (
-        not isinstance(chain_pem, list)
-        or not chain_pem
-        or not all(isinstance(c, str) for c in chain_pem)
-    ):
+def _parse_chain(chain_pem: Sequence[str]) -> list[asn1_x509.Certificate]:
+    if not chain_pem:
         raise invalid_field("certificate_chain", "reason_non_empty_list")
     parsed = []
     for text in chain_pem:
@@ -96,7 +93,12 @@ def _check_certificate(
 
 
 def open_signing_session(
-    session: Session, document_id: str, chain_pem: object, *, services: Services, actor: Actor
+    session: Session,
+    document_id: str,
+    chain_pem: Sequence[str],
+    *,
+    services: Services,
+    actor: Actor,
 ) -> OpenedSigningSession:
     """Prepare the personal signature of a leader whose token is on their own computer.
 
@@ -158,7 +160,7 @@ def open_signing_session(
 
 
 def complete_signing_session(
-    session: Session, session_id: str, signature_b64: object, *, services: Services, actor: Actor
+    session: Session, session_id: str, signature_b64: str, *, services: Services, actor: Actor
 ) -> Document:
     """Embed the client's signature; the document is then signed like any other.
 
@@ -177,7 +179,7 @@ def complete_signing_session(
         session.commit()
         raise Conflict("signing_session_expired", id=row.id)
     try:
-        signature = base64.b64decode(str(signature_b64), validate=True)
+        signature = base64.b64decode(signature_b64, validate=True)
     except (ValueError, binascii.Error):
         raise InvalidInput("signature_invalid") from None
     document = _lock_document(session, row.document_id, actor=actor)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,12 +12,8 @@ from sqlalchemy.orm import Session
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import (
     DocumentState,
-    Secrecy,
-    Urgency,
-    check_doc_type,
 )
-from docexchange.domain.timeutil import parse_date
-from docexchange.domain.units import parse_selector
+from docexchange.domain.inputs import DocumentMetadata
 from docexchange.errors import (
     InvalidInput,
     NotFound,
@@ -36,67 +30,8 @@ from pki.pdf import PdfRefused
 logger = logging.getLogger(__name__)
 
 
-def _enum(enum: type[Urgency] | type[Secrecy], value: object, field: str) -> Any:
-    try:
-        return enum(str(value))
-    except ValueError:
-        raise invalid_field(
-            field, "reason_one_of", values=", ".join(e.value for e in enum)
-        ) from None
-
-
-@dataclass(frozen=True)
-class DocumentInput:
-    """Validated upload metadata (DESIGN.md §6 ``POST /documents``)."""
-
-    subject: str
-    doc_type: str
-    urgency: Urgency
-    secrecy: Secrecy
-    recipients: list[str]
-    drafting_unit: str | None
-    paper_copy: bool
-    due_date: Any
-    signature_page: int | None = None
-
-    @classmethod
-    def from_mapping(cls, data: object) -> DocumentInput:
-        """:raises InvalidInput: for a missing or malformed field."""
-        if not isinstance(data, Mapping):
-            raise InvalidInput("invalid_json")
-        subject = str(data.get("subject") or "").strip()
-        if not subject:
-            raise InvalidInput("missing_field", field="subject")
-        if len(subject) > 500:
-            raise invalid_field("subject", "reason_max_length", max_length=500)
-        recipients = data.get("recipients") or []
-        if not isinstance(recipients, list):
-            raise invalid_field("recipients", "reason_non_empty_list")
-        checked = [str(parse_selector(r)) for r in recipients]
-        drafting = data.get("drafting_unit")
-        drafting_unit = str(drafting).strip().upper() if drafting else None
-        if drafting_unit is not None and not 1 <= len(drafting_unit) <= 20:
-            raise invalid_field("drafting_unit", "reason_max_length", max_length=20)
-        paper = data.get("paper_copy", False)
-        if not isinstance(paper, bool):
-            raise invalid_field("paper_copy", "reason_boolean")
-        page = data.get("signature_page")
-        if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
-            raise invalid_field("signature_page", "reason_page_number")
-        doc_type = check_doc_type(data.get("doc_type"))
-        if doc_type == "CV" and not drafting_unit:
-            raise InvalidInput("missing_field", field="drafting_unit")
-        return cls(
-            subject=subject,
-            doc_type=doc_type,
-            urgency=_enum(Urgency, data.get("urgency", "normal"), "urgency"),
-            secrecy=_enum(Secrecy, data.get("secrecy", "none"), "secrecy"),
-            recipients=checked,
-            drafting_unit=drafting_unit,
-            paper_copy=paper,
-            due_date=parse_date(data.get("due_date"), field="due_date"),
-            signature_page=page,
-        )
+#: Typed upload metadata, parsed at the edge (:class:`docexchange.domain.inputs.DocumentMetadata`).
+DocumentInput = DocumentMetadata
 
 
 def create_document(

@@ -77,7 +77,7 @@ def _next_number(session: Session, unit_code: str, year: int, series: str) -> in
 
 
 def issue_document(
-    session: Session, document_id: str, pin: object, *, services: Services, actor: Actor
+    session: Session, document_id: str, pin: str, *, services: Services, actor: Actor
 ) -> Document:
     """Number the document and apply the unit's organisation signature, in one transaction.
 

@@ -45,7 +45,7 @@ def _signed_bytes(
     services: Services,
     actor: Actor,
     label: str,
-    pin: object,
+    pin: str,
     field_name: str,
     reason: str,
     location: str,
@@ -145,7 +145,7 @@ def _personal_appearance(actor: Actor, image: bytes | None = None) -> Appearance
 
 
 def sign_document(
-    session: Session, document_id: str, pin: object, *, services: Services, actor: Actor
+    session: Session, document_id: str, pin: str, *, services: Services, actor: Actor
 ) -> Document:
     """The competent person's signature, with the key on their own token.
 

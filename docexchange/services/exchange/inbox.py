@@ -141,11 +141,11 @@ def _check_recipient_role(entry: InboxEntry, code: Status, actor: Actor) -> None
 def change_status(
     session: Session,
     item_id: str,
-    code: object,
+    status: Status,
     *,
     actor: Actor,
-    reason: object = None,
-    assignee: object = None,
+    reason: str | None = None,
+    assignee: str | None = None,
     peers: PeerDirectory | None = None,
 ) -> Status:
     """Move a delivery on: the recipient (02, 03, 04, 05, 06, 15, 16) or the sender (13).
@@ -159,8 +159,7 @@ def change_status(
     :raises Conflict: ``status_move_not_allowed``.
     :raises InvalidInput: ``invalid_status_code``, ``invalid_field``.
     """
-    status = parse_status(code)
-    note = reason.strip()[:1000] if isinstance(reason, str) and reason.strip() else None
+    note = reason.strip()[:1000] if reason and reason.strip() else None
     now = utcnow()
     entry = session.get(InboxEntry, item_id[:32], with_for_update=True)
     if entry is not None and entry.recipient_code == actor.unit_code:
@@ -173,7 +172,7 @@ def change_status(
         if status is Status.ASSIGNED:
             person = session.scalar(
                 select(User).where(
-                    User.username == str(assignee), User.unit_code == entry.recipient_code
+                    User.username == (assignee or ""), User.unit_code == entry.recipient_code
                 )
             )
             if person is None:

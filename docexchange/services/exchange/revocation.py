@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 def revoke_document(
-    session: Session, document_id: str, *, actor: Actor, reason: object, services: Services
+    session: Session, document_id: str, *, actor: Actor, reason: str | None, services: Services
 ) -> Document:
     """Clerk: withdraw a sent document (edXML business type 1, ND 30 Điều 18.4.b).
 
@@ -46,7 +46,7 @@ def revoke_document(
     document = session.get(Document, document_id[:32], with_for_update=True)
     if document is None or document.sender_code != actor.unit_code:
         raise NotFound("document_not_found", id=document_id[:40])
-    note = reason.strip()[:1000] if isinstance(reason, str) and reason.strip() else None
+    note = reason.strip()[:1000] if reason and reason.strip() else None
     if note is None:
         raise invalid_field("reason", "reason_required_for_revocation")
     if document.sent_at is None:

@@ -50,8 +50,8 @@ def send_document(
     *,
     actor: Actor,
     services: Services,
-    recipients: object = None,
-    replaces: object = None,
+    recipients: Sequence[str] | None = None,
+    replaces: str | None = None,
 ) -> list[Delivery]:
     """Clerk: send an issued document to its recipients (or ``recipients`` given now).
 
@@ -90,8 +90,8 @@ def send_document(
     )
     if existing:
         return existing
-    if replaces not in (None, ""):
-        earlier = session.get(Document, str(replaces)[:32])
+    if replaces:
+        earlier = session.get(Document, replaces[:32])
         if (
             earlier is None
             or earlier.id == document.id
@@ -99,10 +99,10 @@ def send_document(
             or earlier.sent_at is None
             or earlier.revoked_at is not None
         ):
-            raise InvalidInput("replaced_document_invalid", id=str(replaces)[:40])
+            raise InvalidInput("replaced_document_invalid", id=replaces[:40])
         document.replaces_id = earlier.id
-    selectors = recipients if recipients is not None else document.recipients
-    if not isinstance(selectors, list) or not selectors:
+    selectors = list(recipients) if recipients is not None else list(document.recipients or [])
+    if not selectors:
         raise InvalidInput("no_recipients")
     units = [
         u
@@ -198,7 +198,7 @@ def _queue(
 
 
 def forward_entry(
-    session: Session, entry_id: str, *, actor: Actor, recipients: object
+    session: Session, entry_id: str, *, actor: Actor, recipients: Sequence[str]
 ) -> list[Delivery]:
     """Clerk: forward a received document to units under the actor's own (a district to its
     communes). The signed file travels unchanged and is verified again on arrival.
@@ -215,7 +215,7 @@ def forward_entry(
     check_not_frozen(entry)
     if entry.status_code not in FORWARDABLE:
         raise Conflict("forward_not_accepted")
-    if not isinstance(recipients, list) or not recipients:
+    if not recipients:
         raise InvalidInput("no_recipients")
     below = set(directory.subtree_codes(session, entry.recipient_code)) - {entry.recipient_code}
     units = directory.resolve_recipients(session, recipients)

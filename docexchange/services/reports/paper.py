@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.documents import Secrecy
+from docexchange.domain.inputs import PaperBody
 from docexchange.domain.reports import (
     Direction,
     Period,
 )
-from docexchange.domain.timeutil import parse_date, today_vn
+from docexchange.domain.timeutil import today_vn
 from docexchange.errors import Forbidden, invalid_field
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
@@ -26,45 +25,28 @@ from docexchange.storage.models import (
 DIRECTIONS = tuple(d.value for d in Direction)
 
 
-def _text(data: Mapping[str, Any], name: str, limit: int) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise invalid_field(name, "reason_non_empty")
-    if len(value.strip()) > limit:
-        raise invalid_field(name, "reason_max_length", max_length=limit)
-    return value.strip()
-
-
-def register_paper(session: Session, data: Mapping[str, Any], *, actor: Actor) -> PaperRecord:
+def register_paper(session: Session, body: PaperBody, *, actor: Actor) -> PaperRecord:
     """Clerk: record a document the unit sent or received on paper (secret ones too).
 
     :raises Forbidden: ``role_required``, ``unit_forbidden`` (another unit's register).
-    :raises InvalidInput: ``invalid_field``, ``invalid_date``.
+    :raises InvalidInput: ``invalid_field`` (a day after today).
     """
     require_role(actor, Role.CLERK)
-    unit_code = data.get("unit_code") or actor.unit_code
-    if unit_code != actor.unit_code:
-        raise Forbidden("unit_forbidden", code=str(unit_code)[:20])
-    direction = data.get("direction")
-    if direction not in DIRECTIONS:
-        raise invalid_field("direction", "reason_one_of", values=", ".join(DIRECTIONS))
-    day = parse_date(data.get("date"), field="date")
-    if day is None:
+    if body.unit_code is not None and body.unit_code != actor.unit_code:
+        raise Forbidden("unit_forbidden", code=body.unit_code)
+    if body.date is None:
         raise invalid_field("date", "reason_non_empty")
-    if day > today_vn():
+    if body.date > today_vn():
         raise invalid_field("date", "reason_not_in_future")
-    secrecy = data.get("secrecy") or Secrecy.NONE.value
-    if not isinstance(secrecy, str) or secrecy not in {s.value for s in Secrecy}:
-        raise invalid_field("secrecy", "reason_one_of", values=", ".join(s.value for s in Secrecy))
     record = PaperRecord(
         id=uuid.uuid4().hex,
         unit_code=actor.unit_code,
-        direction=Direction(direction),
-        day=day,
-        number=_text(data, "number", 40),
-        subject=_text(data, "subject", 500),
-        counterpart=_text(data, "counterpart", 200),
-        secrecy=str(secrecy),
+        direction=body.direction,
+        day=body.date,
+        number=body.number,
+        subject=body.subject,
+        counterpart=body.counterpart,
+        secrecy=body.secrecy.value,
         created_by=actor.username,
     )
     session.add(record)
@@ -73,7 +55,11 @@ def register_paper(session: Session, data: Mapping[str, Any], *, actor: Actor) -
         actor=actor.username,
         action="paper.register",
         target=record.id,
-        details={"direction": record.direction, "day": day.isoformat(), "secrecy": secrecy},
+        details={
+            "direction": record.direction,
+            "day": body.date.isoformat(),
+            "secrecy": body.secrecy.value,
+        },
     )
     session.commit()
     return record

@@ -10,6 +10,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DOC_TYPES, DocumentState
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import DocumentMetadata
 from docexchange.errors import DocExchangeError
 from docexchange.services import audit, documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
@@ -39,7 +41,8 @@ def new() -> WerkzeugResponse | str:
     form.doc_type.choices = [(code, f"{code} — {name}") for code, name in DOC_TYPES.items()]
     if form.validate_on_submit():
         try:
-            metadata = documents.DocumentInput.from_mapping(
+            metadata = parse_input(
+                DocumentMetadata,
                 {
                     "subject": form.subject.data,
                     "doc_type": form.doc_type.data,
@@ -47,7 +50,7 @@ def new() -> WerkzeugResponse | str:
                     "urgency": form.urgency.data,
                     "paper_copy": bool(form.paper_copy.data),
                     "signature_page": form.signature_page.data,
-                }
+                },
             )
             document = documents.create_document(
                 db(), form.file.data.read(), metadata, services=services(), actor=current_actor()

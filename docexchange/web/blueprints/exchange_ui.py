@@ -10,6 +10,8 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import ForwardBody, ReasonBody, StatusBody
 from docexchange.errors import DocExchangeError
 from docexchange.services import exchange
 from docexchange.storage.models import User
@@ -72,14 +74,15 @@ def status(item_id: str) -> WerkzeugResponse:
     back = request.form.get("back") == "outbox"
     if FlaskForm().validate_on_submit():
         try:
+            move = parse_input(StatusBody, request.form.to_dict())
             exchange.change_status(
                 db(),
                 item_id,
-                request.form.get("code"),
+                move.code,
                 actor=current_actor(),
                 peers=services().peers,
-                reason=request.form.get("reason"),
-                assignee=request.form.get("assignee"),
+                reason=move.reason,
+                assignee=move.assignee,
             )
         except DocExchangeError as exc:
             db().rollback()
@@ -121,7 +124,12 @@ def forward(entry_id: str) -> WerkzeugResponse:
     if FlaskForm().validate_on_submit():
         try:
             sent = exchange.forward_entry(
-                db(), entry_id, actor=current_actor(), recipients=request.form.getlist("unit")
+                db(),
+                entry_id,
+                actor=current_actor(),
+                recipients=parse_input(
+                    ForwardBody, {"recipients": request.form.getlist("unit")}
+                ).recipients,
             )
         except DocExchangeError as exc:
             db().rollback()
@@ -141,7 +149,7 @@ def revoke(document_id: str) -> WerkzeugResponse:
                 db(),
                 document_id,
                 actor=current_actor(),
-                reason=request.form.get("reason"),
+                reason=parse_input(ReasonBody, request.form.to_dict()).reason,
                 services=services(),
             )
         except DocExchangeError as exc:

@@ -7,6 +7,8 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import PaperBody
 from docexchange.domain.reports import Period, Scope, parse_period, parse_scope
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.errors import DocExchangeError
@@ -24,9 +26,10 @@ def paper() -> str | WerkzeugResponse:
     form = PaperForm()
     if form.validate_on_submit():
         try:
+            entry = {name: form[name].data for name in reports.PAPER_FIELDS}
             reports.register_paper(
                 db(),
-                {name: form[name].data for name in reports.PAPER_FIELDS},
+                parse_input(PaperBody, {**entry, "date": str(entry["date"] or "")}),
                 actor=current_actor(),
             )
         except DocExchangeError as exc:

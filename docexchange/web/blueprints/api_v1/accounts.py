@@ -6,6 +6,7 @@ import logging
 
 from flask import Response, jsonify, request
 
+from docexchange.domain.inputs import NewUserBody, RolesBody, TokenBody
 from docexchange.errors import InvalidInput
 from docexchange.services import (
     accounts,
@@ -20,7 +21,7 @@ from docexchange.web.context import (
     services,
 )
 from docexchange.web.schemas import (
-    json_body,
+    parse_body,
     user_to_dict,
 )
 
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 @bp.post("/users")
 def create_user() -> tuple[Response, int]:
     """Admin: create an account."""
-    new = accounts.NewUser.from_mapping(json_body())
+    new = accounts.NewUser.from_body(parse_body(NewUserBody))
     user = accounts.create_user(db(), new, hasher=services().hasher, actor=current_actor())
     return jsonify(user_to_dict(user)), 201
 
@@ -47,7 +48,8 @@ def list_users() -> Response:
 @bp.put("/users/<username>/roles")
 def set_roles(username: str) -> Response:
     """Admin: replace a user's roles ``{roles: [...]}``; the role history keeps the old ones."""
-    user = accounts.set_roles(db(), username, json_body().get("roles"), actor=current_actor())
+    roles = parse_body(RolesBody).roles
+    user = accounts.set_roles(db(), username, roles, actor=current_actor())
     return jsonify(user_to_dict(user))
 
 
@@ -61,14 +63,14 @@ def revoke_tokens(username: str) -> Response:
 @bp.post("/users/<username>/token")
 def provision_user_token(username: str) -> tuple[Response, int]:
     """Admin: a personal token with a key generated on it and a certificate from the CA."""
-    body = json_body()
+    body = parse_body(TokenBody)
     made = tokens.provision_user_token(
         db(),
         username,
-        body.get("pin"),
+        body.pin,
         keys=services().keys,
         actor=current_actor(),
-        algorithm=body.get("algorithm"),
+        algorithm=body.algorithm,
     )
     return jsonify({"token_label": made.label, "certificate_pem": made.certificate_pem}), 201
 

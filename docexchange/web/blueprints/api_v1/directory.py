@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Response, jsonify, request
 
+from docexchange.domain.inputs import GroupBody, RecipientsBody, UnitBody, UnitChanges
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import InvalidInput
 from docexchange.services import (
@@ -20,7 +21,7 @@ from docexchange.web.context import (
 )
 from docexchange.web.schemas import (
     group_to_dict,
-    json_body,
+    parse_body,
     unit_to_dict,
 )
 
@@ -44,7 +45,7 @@ def list_units() -> Response:
 def create_unit() -> tuple[Response, int]:
     """Admin: add a unit."""
     unit = directory.create_unit(
-        db(), directory.UnitInput.from_mapping(json_body()), actor=current_actor()
+        db(), directory.UnitInput.from_body(parse_body(UnitBody)), actor=current_actor()
     )
     return jsonify(unit_to_dict(unit, detail=True)), 201
 
@@ -58,7 +59,7 @@ def get_unit(code: str) -> Response:
 @bp.patch("/units/<code>")
 def update_unit(code: str) -> Response:
     """Admin: rename, move, close or link a successor."""
-    unit = directory.update_unit(db(), code, json_body(), actor=current_actor())
+    unit = directory.update_unit(db(), code, parse_body(UnitChanges), actor=current_actor())
     return jsonify(unit_to_dict(unit, detail=True))
 
 
@@ -117,13 +118,11 @@ def list_groups() -> Response:
 @bp.post("/groups")
 def create_group() -> tuple[Response, int]:
     """Admin: create a group ``{name, description, members:[codes]}``."""
-    body = json_body()
+    body = parse_body(GroupBody)
+    if body.name is None:
+        raise InvalidInput("missing_field", field="name")
     group = directory.create_group(
-        db(),
-        body.get("name"),
-        body.get("members"),
-        description=str(body.get("description") or ""),
-        actor=current_actor(),
+        db(), body.name, body.members, description=body.description or "", actor=current_actor()
     )
     return jsonify(group_to_dict(group)), 201
 
@@ -137,14 +136,9 @@ def get_group(name: str) -> Response:
 @bp.put("/groups/<name>")
 def update_group(name: str) -> Response:
     """Admin: replace a group's members."""
-    body = json_body()
-    description = body.get("description")
+    body = parse_body(GroupBody)
     group = directory.update_group(
-        db(),
-        name,
-        body.get("members"),
-        description=str(description) if description is not None else None,
-        actor=current_actor(),
+        db(), name, body.members, description=body.description, actor=current_actor()
     )
     return jsonify(group_to_dict(group))
 
@@ -159,5 +153,5 @@ def delete_group(name: str) -> tuple[str, int]:
 @bp.post("/recipients/resolve")
 def resolve_recipients() -> Response:
     """Expand ``{recipients:[codes and selectors]}`` into the units they name today."""
-    units = directory.resolve_recipients(db(), json_body().get("recipients") or [])
+    units = directory.resolve_recipients(db(), parse_body(RecipientsBody).recipients)
     return _items([unit_to_dict(u) for u in units])

@@ -9,6 +9,14 @@ from datetime import datetime
 
 from flask import Response, jsonify, request
 
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import (
+    AnchorBody,
+    ChainBody,
+    DocumentMetadata,
+    PinBody,
+    SignatureBody,
+)
 from docexchange.domain.json_input import parse_json
 from docexchange.errors import InvalidInput, invalid_field
 from docexchange.services import (
@@ -26,15 +34,15 @@ from docexchange.web.context import (
 )
 from docexchange.web.schemas import (
     document_to_dict,
-    json_body,
+    parse_body,
     report_to_dict,
 )
 
 logger = logging.getLogger(__name__)
 
 
-def _pin() -> object:
-    return json_body().get("pin")
+def _pin() -> str:
+    return parse_body(PinBody).pin
 
 
 @bp.post("/documents")
@@ -46,11 +54,11 @@ def create_document() -> tuple[Response, int]:
     raw = request.form.get("metadata")
     if raw is None:
         raise InvalidInput("missing_field", field="metadata")
-    metadata = parse_json(raw)
+    metadata = parse_input(DocumentMetadata, parse_json(raw))
     document = documents.create_document(
         db(),
         upload.read(),
-        documents.DocumentInput.from_mapping(metadata),
+        metadata,
         services=services(),
         actor=current_actor(),
     )
@@ -105,7 +113,7 @@ def open_signing_session(document_id: str) -> tuple[Response, int]:
     opened = documents.open_signing_session(
         db(),
         document_id,
-        json_body().get("certificate_chain"),
+        parse_body(ChainBody).certificate_chain,
         services=services(),
         actor=current_actor(),
     )
@@ -127,7 +135,7 @@ def complete_signing_session(session_id: str) -> Response:
     document = documents.complete_signing_session(
         db(),
         session_id,
-        json_body().get("signature"),
+        parse_body(SignatureBody).signature,
         services=services(),
         actor=current_actor(),
     )
@@ -180,7 +188,7 @@ def list_anchors() -> Response:
 def add_anchor() -> tuple[Response, int]:
     """Admin: trust a CA certificate ``{certificate_pem}``."""
     anchor = trust.add_anchor(
-        db(), json_body().get("certificate_pem"), keys=services().keys, actor=current_actor()
+        db(), parse_body(AnchorBody).certificate_pem, keys=services().keys, actor=current_actor()
     )
     return jsonify(asdict(anchor)), 201
 

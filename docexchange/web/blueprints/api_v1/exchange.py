@@ -6,6 +6,7 @@ import logging
 
 from flask import Response, jsonify, request
 
+from docexchange.domain.inputs import ForwardBody, ReasonBody, SendBody, StatusBody
 from docexchange.services import (
     exchange,
 )
@@ -20,8 +21,8 @@ from docexchange.web.schemas import (
     delivery_to_dict,
     document_to_dict,
     inbox_entry_to_dict,
-    json_body,
     outbox_item_to_dict,
+    parse_body,
     status_event_to_dict,
 )
 
@@ -32,13 +33,13 @@ logger = logging.getLogger(__name__)
 def send_document(document_id: str) -> tuple[Response, int]:
     """Clerk: send an issued document (its recorded recipients, or ``{recipients}``);
     ``{replaces}`` names an earlier document of the unit that this one replaces."""
-    body = json_body() if request.get_data() else {}
+    body = parse_body(SendBody) if request.get_data() else SendBody()
     deliveries = exchange.send_document(
         db(),
         document_id,
         actor=current_actor(),
-        recipients=body.get("recipients"),
-        replaces=body.get("replaces"),
+        recipients=body.recipients,
+        replaces=body.replaces,
         services=services(),
     )
     notify_worker()
@@ -52,7 +53,7 @@ def revoke_document(document_id: str) -> Response:
         db(),
         document_id,
         actor=current_actor(),
-        reason=json_body().get("reason"),
+        reason=parse_body(ReasonBody).reason,
         services=services(),
     )
     notify_worker()
@@ -64,7 +65,7 @@ def forward_entry(entry_id: str) -> tuple[Response, int]:
     """Clerk: forward an accepted document to units below, ``{recipients}`` (codes or
     selectors such as ``children:<code>``); the signed file travels unchanged."""
     deliveries = exchange.forward_entry(
-        db(), entry_id, actor=current_actor(), recipients=json_body().get("recipients")
+        db(), entry_id, actor=current_actor(), recipients=parse_body(ForwardBody).recipients
     )
     notify_worker()
     return jsonify({"deliveries": [delivery_to_dict(d) for d in deliveries]}), 202
@@ -131,15 +132,15 @@ def outbox() -> Response:
 @bp.post("/deliveries/<item_id>/status")
 def delivery_status(item_id: str) -> Response:
     """Move a delivery on, ``{code, reason, assignee}``: recipient 02-06, 15, 16; sender 13."""
-    body = json_body()
+    body = parse_body(StatusBody)
     code = exchange.change_status(
         db(),
         item_id,
-        body.get("code"),
+        body.code,
         actor=current_actor(),
         peers=services().peers,
-        reason=body.get("reason", body.get("note")),
-        assignee=body.get("assignee"),
+        reason=body.reason or body.note,
+        assignee=body.assignee,
     )
     return jsonify({"delivery_id": item_id, "status_code": code.value})
 

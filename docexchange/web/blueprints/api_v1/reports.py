@@ -6,6 +6,7 @@ import logging
 
 from flask import Response, jsonify, request
 
+from docexchange.domain.inputs import PaperBody
 from docexchange.domain.reports import Period, parse_period, parse_scope
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.services import (
@@ -20,8 +21,8 @@ from docexchange.web.context import (
 )
 from docexchange.web.schemas import (
     coverage_to_dict,
-    json_body,
     paper_record_to_dict,
+    parse_body,
     ratio_report_to_dict,
 )
 
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 @bp.post("/paper-records")
 def register_paper() -> tuple[Response, int]:
     """Clerk: a document the unit sent or received on paper (the ratio counts it)."""
-    record = reports.register_paper(db(), json_body(), actor=current_actor())
+    record = reports.register_paper(db(), parse_body(PaperBody), actor=current_actor())
     return jsonify(paper_record_to_dict(record)), 201
 
 

@@ -10,7 +10,7 @@ import yaml
 from flask import Response, g, jsonify
 
 from docexchange.domain.accounts import role_names
-from docexchange.errors import InvalidInput
+from docexchange.domain.inputs import Credentials
 from docexchange.services import (
     accounts,
 )
@@ -21,7 +21,7 @@ from docexchange.web.context import (
     services,
 )
 from docexchange.web.schemas import (
-    json_body,
+    parse_body,
     user_to_dict,
 )
 
@@ -31,15 +31,15 @@ logger = logging.getLogger(__name__)
 @bp.post("/auth/login")
 def login() -> Response:
     """Exchange a username and password for a bearer token."""
-    body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not username:
-        raise InvalidInput("missing_field", field="username")
-    if not isinstance(password, str) or not password:
-        raise InvalidInput("missing_field", field="password")
+    given = parse_body(Credentials)
     svc = services()
     user = accounts.authenticate(
-        db(), username, password, hasher=svc.hasher, channel="api", policy=svc.login_policy
+        db(),
+        given.username,
+        given.password,
+        hasher=svc.hasher,
+        channel="api",
+        policy=svc.login_policy,
     )
     issued = accounts.issue_token(db(), user, ttl_seconds=svc.settings.token_ttl_seconds)
     return jsonify(

@@ -1,0 +1,222 @@
+"""What each request carries, as typed models (parsed at the edge by :mod:`.edge`).
+
+One model per request body of ``schemas/openapi.yaml``; a test compares each model's fields
+with the contract's properties, so the two cannot drift. Services take these models (or
+the typed values inside them), never raw dicts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictStr,
+    StringConstraints,
+    model_validator,
+)
+
+from docexchange.domain.accounts import Role, check_password_policy, check_username, parse_roles
+from docexchange.domain.documents import DOC_TYPES, Secrecy, Urgency, check_doc_type
+from docexchange.domain.edge import (
+    Code,
+    Day,
+    Flag,
+    Input,
+    LongText,
+    OptionalCode,
+    OptionalText64,
+    OptionalText100,
+    OptionalText500,
+    OptionalText1000,
+    Pin,
+    Text30,
+    Text40,
+    Text64,
+    Text100,
+    Text200,
+    Text500,
+    Text1024,
+    Whole,
+)
+from docexchange.domain.exchange import Status, parse_status
+from docexchange.domain.reports import Direction
+from docexchange.domain.units import UnitLevel, check_group_name, parse_selector
+from docexchange.errors import InvalidInput, invalid_field
+
+__all__ = [
+    "AnchorBody",
+    "ChainBody",
+    "Credentials",
+    "DocumentMetadata",
+    "ForwardBody",
+    "GroupBody",
+    "NewUserBody",
+    "PaperBody",
+    "PinBody",
+    "ReasonBody",
+    "RecipientsBody",
+    "RolesBody",
+    "SendBody",
+    "SignatureBody",
+    "StatusBody",
+    "TokenBody",
+    "UnitBody",
+    "UnitChanges",
+]
+
+#: A recipient selector: a unit code, ``children:<code>``, ``communes:<code>``, ``group:<name>``.
+Selector = Annotated[StrictStr, AfterValidator(lambda v: str(parse_selector(v)))]
+Selectors = Annotated[list[Selector], Field(max_length=2000)]
+Roles = Annotated[frozenset[Role], BeforeValidator(parse_roles)]
+DocumentId: TypeAlias = OptionalText64
+
+
+class Credentials(Input):
+    username: Text64
+    password: Text1024
+
+
+class PinBody(Input):
+    pin: Pin
+
+
+class TokenBody(Input):
+    pin: Pin
+    algorithm: Literal["rsa2048", "ec-p256"] | None = None
+
+
+class SendBody(Input):
+    recipients: Selectors | None = None
+    replaces: DocumentId = None
+
+
+class ReasonBody(Input):
+    reason: OptionalText1000 = None
+
+
+class ForwardBody(Input):
+    recipients: Selectors = Field(default_factory=list)
+
+
+class RecipientsBody(Input):
+    recipients: Selectors = Field(default_factory=list)
+
+
+class StatusBody(Input):
+    code: Annotated[Status, BeforeValidator(parse_status)]
+    reason: OptionalText1000 = None
+    #: The same as ``reason`` (older clients send ``note``).
+    note: OptionalText1000 = None
+    assignee: OptionalText64 = None
+
+
+class RolesBody(Input):
+    roles: Roles
+
+
+class GroupBody(Input):
+    name: Annotated[str, BeforeValidator(check_group_name)] | None = None
+    description: OptionalText500 = None
+    members: Annotated[list[Code], Field(min_length=1, max_length=5000)]
+
+
+class PaperBody(Input):
+    direction: Direction
+    unit_code: OptionalCode = None
+    date: Day
+    number: Text40
+    subject: Text500
+    counterpart: Text200
+    secrecy: Secrecy = Secrecy.NONE
+
+
+class ChainBody(Input):
+    certificate_chain: Annotated[list[LongText], Field(min_length=1, max_length=10)]
+
+
+class SignatureBody(Input):
+    signature: LongText
+
+
+class AnchorBody(Input):
+    certificate_pem: LongText
+
+
+class NewUserBody(Input):
+    """An account an admin creates (the password is hashed by the service, then dropped)."""
+
+    username: Annotated[str, BeforeValidator(check_username)]
+    password: Annotated[str, BeforeValidator(check_password_policy)]
+    full_name: Text100
+    position: OptionalText100 = None
+    unit_code: Code
+    roles: Roles
+
+
+class UnitBody(Input):
+    """A unit as an admin gives it or an import row holds it (references checked later)."""
+
+    code: Code
+    name: Text200
+    abbreviation: Text30
+    level: Annotated[UnitLevel, BeforeValidator(UnitLevel.parse)]
+    parent_code: OptionalCode = None
+    valid_from: Day = None
+    valid_to: Day = None
+    successor_code: OptionalCode = None
+
+
+class UnitChanges(Input):
+    """What ``PATCH /units/{code}`` may change; only the keys given are changed."""
+
+    name: Text200 | None = None
+    abbreviation: Text30 | None = None
+    parent_code: OptionalCode = None
+    valid_from: Day = None
+    valid_to: Day = None
+    successor_code: OptionalCode = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_updatable(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if not data:
+                raise InvalidInput("invalid_json")
+            for name in data:
+                if name not in cls.model_fields:
+                    raise invalid_field(str(name)[:40], "reason_not_updatable")
+        return data
+
+    def given(self) -> dict[str, Any]:
+        """The fields the request named, with their parsed values."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+class DocumentMetadata(Input):
+    """Upload metadata (``POST /documents``, the ``metadata`` part)."""
+
+    subject: Text500
+    doc_type: Annotated[str, BeforeValidator(check_doc_type)]
+    urgency: Urgency = Urgency.NORMAL
+    secrecy: Secrecy = Secrecy.NONE
+    recipients: Selectors = Field(default_factory=list)
+    drafting_unit: Annotated[
+        Annotated[StrictStr, StringConstraints(max_length=20)] | None,
+        AfterValidator(lambda v: v.upper() if v else None),
+    ] = None
+    paper_copy: Flag = False
+    due_date: Day = None
+    signature_page: Annotated[Whole, Field(ge=1, le=10_000)] | None = None
+
+    @model_validator(mode="after")
+    def _cong_van_names_its_drafting_unit(self) -> DocumentMetadata:
+        if self.doc_type == "CV" and not self.drafting_unit:
+            raise InvalidInput("missing_field", field="drafting_unit")
+        return self
+
+
+#: Document types a clerk may choose (NĐ 30 Phụ lục III), for forms.
+DOCUMENT_TYPES = tuple(DOC_TYPES)
