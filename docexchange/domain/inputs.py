@@ -7,6 +7,7 @@ the typed values inside them), never raw dicts.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
@@ -42,7 +43,14 @@ from docexchange.domain.edge import (
     Whole,
 )
 from docexchange.domain.exchange import Status, parse_status
-from docexchange.domain.reports import Direction
+from docexchange.domain.reports import (
+    Direction,
+    Period,
+    PeriodKind,
+    Scope,
+    parse_period,
+    period_of,
+)
 from docexchange.domain.units import UnitLevel, check_group_name, parse_selector
 from docexchange.errors import InvalidInput, invalid_field
 
@@ -58,6 +66,7 @@ __all__ = [
     "PinBody",
     "ReasonBody",
     "RecipientsBody",
+    "ReportQuery",
     "RolesBody",
     "SendBody",
     "SignatureBody",
@@ -67,7 +76,12 @@ __all__ = [
     "UnitChanges",
 ]
 
+
 #: A recipient selector: a unit code, ``children:<code>``, ``communes:<code>``, ``group:<name>``.
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
 Selector = Annotated[StrictStr, AfterValidator(lambda v: str(parse_selector(v)))]
 Selectors = Annotated[list[Selector], Field(max_length=2000)]
 Roles = Annotated[frozenset[Role], BeforeValidator(parse_roles)]
@@ -216,6 +230,32 @@ class DocumentMetadata(Input):
         if self.doc_type == "CV" and not self.drafting_unit:
             raise InvalidInput("missing_field", field="drafting_unit")
         return self
+
+
+def _switch(value: object) -> bool:
+    return value in ("1", "true", "yes", True)
+
+
+class ReportQuery(Input):
+    """``?unit=&from=&to=`` or ``&period=``, ``&scope=``, ``&rollup=``, ``&format=`` of a
+    report (the period itself is checked by :func:`docexchange.domain.reports.parse_period`)."""
+
+    unit: OptionalCode = None
+    first: Day = Field(default=None, alias="from")
+    last: Day = Field(default=None, alias="to")
+    period: Annotated[PeriodKind | None, BeforeValidator(_empty_is_none)] = None
+    scope: Annotated[Scope, BeforeValidator(lambda v: v or Scope.SELF.value)] = Scope.SELF
+    rollup: Annotated[bool, BeforeValidator(_switch)] = False
+    format: Literal["json", "csv", "xlsx"] = "json"
+
+    def span(self, *, today: date) -> Period:
+        """The period asked for (today when none).
+
+        :raises InvalidInput: ``invalid_period``.
+        """
+        if self.period is not None:
+            return period_of(self.period, self.first or today)
+        return parse_period(self.first, self.last, today=today)
 
 
 #: Document types a clerk may choose (NĐ 30 Phụ lục III), for forms.

@@ -126,3 +126,11 @@ def test_a_model_answers_any_value_with_itself_or_a_coded_error(
         assert exc.code and exc.http_status in (409, 422), exc.code
     else:
         assert isinstance(parsed, model)
+
+
+def test_the_report_query_names_the_contracts_parameters() -> None:
+    names = {f.alias or name for name, f in inputs.ReportQuery.model_fields.items()}
+    ratio = CONTRACT["paths"]["/reports/electronic-ratio"]["get"]["parameters"]
+    assert {_resolve(p)["name"] for p in ratio} == names
+    coverage = CONTRACT["paths"]["/reports/signature-coverage"]["get"]["parameters"]
+    assert {_resolve(p)["name"] for p in coverage} <= names

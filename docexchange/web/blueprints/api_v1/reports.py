@@ -6,8 +6,9 @@ import logging
 
 from flask import Response, jsonify, request
 
-from docexchange.domain.inputs import PaperBody
-from docexchange.domain.reports import Period, parse_period, parse_scope
+from docexchange.domain.edge import parse_input
+from docexchange.domain.inputs import PaperBody, ReportQuery
+from docexchange.domain.reports import Period
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.services import (
     reports,
@@ -46,29 +47,31 @@ def list_paper() -> Response:
     return _items([paper_record_to_dict(r) for r in records])
 
 
+def _query() -> ReportQuery:
+    return parse_input(ReportQuery, request.args.to_dict())
+
+
 def _period() -> Period:
-    args = request.args
-    return parse_period(args.get("from"), args.get("to"), kind=args.get("period"), today=today_vn())
+    return _query().span(today=today_vn())
 
 
 @bp.get("/reports/electronic-ratio")
 def electronic_ratio() -> Response:
     """The fully-electronic ratio, ``?unit=&from=&to=`` (or ``&period=week|month|quarter|year``)
     ``&scope=self|subtree&rollup=1&format=json|csv|xlsx``."""
-    args = request.args
+    query = _query()
     report = reports.electronic_ratio(
         db(),
         actor=current_actor(),
-        unit=args.get("unit") or None,
-        period=_period(),
-        scope=parse_scope(args.get("scope")),
-        rollup=args.get("rollup") in ("1", "true"),
+        unit=query.unit,
+        period=query.span(today=today_vn()),
+        scope=query.scope,
+        rollup=query.rollup,
         targets=ratio_targets(),
     )
-    fmt = args.get("format", "json")
-    if fmt == "json":
+    if query.format == "json":
         return jsonify(ratio_report_to_dict(report))
-    export = reports.render_ratio(report, fmt)
+    export = reports.render_ratio(report, query.format)
     return download(export)
 
 
@@ -77,13 +80,13 @@ def signature_coverage() -> Response:
     """Per unit and signer, documents issued and received with valid personal and
     organisation signatures; the failing ones with reasons; certificates expiring soon
     (``?unit=&from=&to=`` or ``&period=``, ``&scope=self|subtree``)."""
-    args = request.args
+    query = _query()
     coverage = reports.signature_coverage(
         db(),
         actor=current_actor(),
-        unit=args.get("unit") or None,
-        period=_period(),
-        scope=parse_scope(args.get("scope")),
+        unit=query.unit,
+        period=query.span(today=today_vn()),
+        scope=query.scope,
         now=utcnow(),
     )
     return jsonify(coverage_to_dict(coverage))
