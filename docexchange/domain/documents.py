@@ -80,10 +80,13 @@ class Secrecy(StrEnum):
 
 
 class SignatureKind(StrEnum):
-    """Whose signature a document carries: a person's, or the organisation's (seal)."""
+    """Whose signature a document carries: a person's, or the organisation's (seal); a
+    verification report also names document time stamps and signatures it cannot place."""
 
     PERSONAL = "personal"
     ORGANIZATION = "organization"
+    TIMESTAMP = "timestamp"  # in verification reports only
+    UNKNOWN = "unknown"  # in verification reports only
 
 
 class SigningState(StrEnum):

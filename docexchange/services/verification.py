@@ -69,7 +69,11 @@ def _signing_moment(signature: SignatureReport) -> datetime:
 
 
 def _mandate(session: Session, signature: SignatureReport, sender_code: str) -> SignatureReport:
-    if not signature.passed or signature.signer is None or signature.kind == "timestamp":
+    if (
+        not signature.passed
+        or signature.signer is None
+        or signature.kind == SignatureKind.TIMESTAMP
+    ):
         return signature
     record = session.scalar(
         select(CertificateRecord).where(

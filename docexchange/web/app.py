@@ -10,6 +10,8 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from docexchange import __version__
+from docexchange.domain.documents import DocumentState, SignatureKind
+from docexchange.domain.exchange import DeliveryState
 from docexchange.errors import ConfigurationError, DocExchangeError
 from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, message_for
 from docexchange.services.container import Services, build_services
@@ -110,6 +112,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "demo_mode": settings.demo_mode,
             "current_lang": _select_locale(),
             "current_path": request.full_path.rstrip("?"),
+            # States and kinds are compared as members, never as bare strings.
+            "DeliveryState": DeliveryState,
+            "DocumentState": DocumentState,
+            "SignatureKind": SignatureKind,
         }
 
     @app.after_request
