@@ -20,7 +20,13 @@ from pydantic import (
 )
 
 from docexchange.domain.accounts import Role, check_password_policy, check_username, parse_roles
-from docexchange.domain.documents import DOC_TYPES, Secrecy, Urgency, check_doc_type
+from docexchange.domain.documents import (
+    DOC_TYPES,
+    DocumentState,
+    Secrecy,
+    Urgency,
+    check_doc_type,
+)
 from docexchange.domain.edge import (
     Code,
     Day,
@@ -61,6 +67,7 @@ __all__ = [
     "DocumentMetadata",
     "ForwardBody",
     "GroupBody",
+    "ListQuery",
     "NewUserBody",
     "PaperBody",
     "PinBody",
@@ -230,6 +237,17 @@ class DocumentMetadata(Input):
         if self.doc_type == "CV" and not self.drafting_unit:
             raise InvalidInput("missing_field", field="drafting_unit")
         return self
+
+
+def _status_or_none(value: object) -> Status | None:
+    return None if value in (None, "") else parse_status(value)
+
+
+class ListQuery(Input):
+    """``?status=`` of the inbox and outbox, ``?state=`` of the outgoing documents."""
+
+    status: Annotated[Status | None, BeforeValidator(_status_or_none)] = None
+    state: Annotated[DocumentState | None, BeforeValidator(_empty_is_none)] = None
 
 
 def _switch(value: object) -> bool:

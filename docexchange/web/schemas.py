@@ -39,6 +39,7 @@ __all__ = [
     "json_body",
     "outbox_item_to_dict",
     "parse_body",
+    "parse_query",
     "report_to_dict",
     "status_event_to_dict",
     "unit_to_dict",
@@ -52,6 +53,14 @@ def parse_body(model: type[M]) -> M:
     :raises InvalidInput: ``invalid_json`` or a coded error naming the field.
     """
     return parse_input(model, json_body())
+
+
+def parse_query(model: type[M]) -> M:
+    """The request's query string as ``model``.
+
+    :raises InvalidInput: a coded error naming the parameter.
+    """
+    return parse_input(model, request.args.to_dict())
 
 
 def json_body() -> dict[str, Any]:

@@ -100,7 +100,7 @@ def _visible(session: Session, document: Document, actor: Actor) -> bool:
 
 
 def list_documents(
-    session: Session, *, actor: Actor, state: str | None = None
+    session: Session, *, actor: Actor, state: DocumentState | None = None
 ) -> Sequence[Document]:
     """The outgoing documents of the actor's unit, newest first (``state`` filters)."""
     query = (
@@ -108,13 +108,8 @@ def list_documents(
         .where(Document.sender_code == actor.unit_code)
         .order_by(Document.created_at.desc())
     )
-    if state:
-        try:
-            query = query.where(Document.state == DocumentState(state).value)
-        except ValueError:
-            raise invalid_field(
-                "state", "reason_one_of", values=", ".join(s.value for s in DocumentState)
-            ) from None
+    if state is not None:
+        query = query.where(Document.state == state)
     return session.scalars(query.limit(500)).all()
 
 

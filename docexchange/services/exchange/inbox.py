@@ -17,7 +17,6 @@ from docexchange.domain.exchange import (
     OutboxState,
     Status,
     check_move,
-    parse_status,
 )
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.envelopes import edxml
@@ -48,12 +47,12 @@ logger = logging.getLogger(__name__)
 
 
 def list_inbox(
-    session: Session, *, actor: Actor, status: str | None = None
+    session: Session, *, actor: Actor, status: Status | None = None
 ) -> Sequence[InboxEntry]:
     """What arrived for the actor's unit: urgent first, newest first."""
     query = select(InboxEntry).where(InboxEntry.recipient_code == actor.unit_code)
-    if status:
-        query = query.where(InboxEntry.status_code == parse_status(status).value)
+    if status is not None:
+        query = query.where(InboxEntry.status_code == status.value)
     return session.scalars(
         query.order_by(InboxEntry.urgency_rank, InboxEntry.received_at.desc()).limit(500)
     ).all()

@@ -18,7 +18,7 @@ from docexchange.domain.documents import (
 )
 from docexchange.domain.exchange import (
     DeliveryState,
-    parse_status,
+    Status,
     urgency_rank,
 )
 from docexchange.errors import Conflict, Gone, InvalidInput, NotFound
@@ -274,7 +274,9 @@ class OutboxItem:
     verification: dict[str, Any] | None = None
 
 
-def list_outbox(session: Session, *, actor: Actor, status: str | None = None) -> list[OutboxItem]:
+def list_outbox(
+    session: Session, *, actor: Actor, status: Status | None = None
+) -> list[OutboxItem]:
     """What the actor's unit sent or forwarded: every recipient's delivery and status."""
     query = (
         select(Delivery, Document, InboxEntry)
@@ -282,8 +284,8 @@ def list_outbox(session: Session, *, actor: Actor, status: str | None = None) ->
         .outerjoin(InboxEntry, InboxEntry.id == Delivery.source_entry_id)
         .where(Delivery.from_code == actor.unit_code)
     )
-    if status:
-        query = query.where(Delivery.status_code == parse_status(status).value)
+    if status is not None:
+        query = query.where(Delivery.status_code == status.value)
     rows = session.execute(
         query.order_by(Delivery.created_at.desc(), Delivery.recipient_code).limit(2000)
     ).all()

@@ -11,12 +11,13 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.edge import parse_input
-from docexchange.domain.inputs import ForwardBody, ReasonBody, StatusBody
+from docexchange.domain.inputs import ForwardBody, ListQuery, ReasonBody, StatusBody
 from docexchange.errors import DocExchangeError
 from docexchange.services import exchange
 from docexchange.storage.models import User
 from docexchange.web.context import current_actor, db, notify_worker, services
 from docexchange.web.errors import localized
+from docexchange.web.schemas import parse_query
 
 bp = Blueprint("exchange_ui", __name__)
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ logger = logging.getLogger(__name__)
 @bp.get("/inbox")
 def inbox() -> str:
     """What arrived for the unit, urgent first."""
-    entries = exchange.list_inbox(db(), actor=current_actor(), status=request.args.get("status"))
+    entries = exchange.list_inbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
     return render_template("exchange/inbox.html", entries=entries)
 
 
@@ -97,7 +98,7 @@ def status(item_id: str) -> WerkzeugResponse:
 @bp.get("/outbox")
 def outbox() -> str:
     """What the unit sent: every recipient's latest status."""
-    rows = exchange.list_outbox(db(), actor=current_actor(), status=request.args.get("status"))
+    rows = exchange.list_outbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
     return render_template("exchange/outbox.html", rows=rows, form=FlaskForm())
 
 

@@ -14,6 +14,7 @@ from docexchange.domain.inputs import (
     AnchorBody,
     ChainBody,
     DocumentMetadata,
+    ListQuery,
     PinBody,
     SignatureBody,
 )
@@ -35,6 +36,7 @@ from docexchange.web.context import (
 from docexchange.web.schemas import (
     document_to_dict,
     parse_body,
+    parse_query,
     report_to_dict,
 )
 
@@ -68,7 +70,9 @@ def create_document() -> tuple[Response, int]:
 @bp.get("/documents")
 def list_documents() -> Response:
     """The caller's unit's outgoing documents (``?state=draft|signed|issued``)."""
-    found = documents.list_documents(db(), actor=current_actor(), state=request.args.get("state"))
+    found = documents.list_documents(
+        db(), actor=current_actor(), state=parse_query(ListQuery).state
+    )
     return _items([document_to_dict(d) for d in found])
 
 

@@ -6,7 +6,7 @@ import logging
 
 from flask import Response, jsonify, request
 
-from docexchange.domain.inputs import ForwardBody, ReasonBody, SendBody, StatusBody
+from docexchange.domain.inputs import ForwardBody, ListQuery, ReasonBody, SendBody, StatusBody
 from docexchange.services import (
     exchange,
 )
@@ -23,6 +23,7 @@ from docexchange.web.schemas import (
     inbox_entry_to_dict,
     outbox_item_to_dict,
     parse_body,
+    parse_query,
     status_event_to_dict,
 )
 
@@ -101,7 +102,7 @@ def exchange_edxml() -> Response:
 @bp.get("/inbox")
 def inbox() -> Response:
     """What arrived for the caller's unit (``?status=``), urgent first."""
-    entries = exchange.list_inbox(db(), actor=current_actor(), status=request.args.get("status"))
+    entries = exchange.list_inbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
     return _items([inbox_entry_to_dict(e) for e in entries])
 
 
@@ -125,7 +126,7 @@ def inbox_file(entry_id: str) -> Response:
 @bp.get("/outbox")
 def outbox() -> Response:
     """What the caller's unit sent: each recipient's delivery and latest status."""
-    rows = exchange.list_outbox(db(), actor=current_actor(), status=request.args.get("status"))
+    rows = exchange.list_outbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
     return _items([outbox_item_to_dict(item) for item in rows])
 
 
