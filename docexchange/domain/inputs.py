@@ -7,7 +7,7 @@ the typed values inside them), never raw dicts.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
@@ -81,6 +81,8 @@ __all__ = [
     "TokenBody",
     "UnitBody",
     "UnitChanges",
+    "UnitsQuery",
+    "VerifyQuery",
 ]
 
 
@@ -251,7 +253,38 @@ class ListQuery(Input):
 
 
 def _switch(value: object) -> bool:
-    return value in ("1", "true", "yes", True)
+    return str(value).lower() in ("1", "true", "yes")
+
+
+def _level_or_none(value: object) -> UnitLevel | None:
+    return None if value in (None, "") else UnitLevel.parse(value)
+
+
+def _moment(value: object) -> datetime | None:
+    if value in (None, ""):
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise invalid_field("at", "reason_iso_datetime") from None
+    if moment.tzinfo is None or not 1900 <= moment.year <= 2199:
+        raise invalid_field("at", "reason_iso_datetime")
+    return moment
+
+
+class UnitsQuery(Input):
+    """``?parent=&level=&active=`` of the unit list."""
+
+    parent: OptionalCode = None
+    level: Annotated[UnitLevel | None, BeforeValidator(_level_or_none)] = None
+    active: Annotated[bool, BeforeValidator(_switch)] = False
+
+
+class VerifyQuery(Input):
+    """``?sender=&at=`` of a verification: the mandate of a unit, a moment with its zone."""
+
+    sender: OptionalCode = None
+    at: Annotated[datetime | None, BeforeValidator(_moment)] = None
 
 
 class ReportQuery(Input):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from docexchange.domain.accounts import Role
 from docexchange.domain.edge import parse_input
 from docexchange.domain.inputs import UnitChanges
+from docexchange.domain.units import UnitLevel
 from docexchange.errors import Conflict, DocExchangeError, Forbidden, InvalidInput
 from docexchange.services import directory
 from docexchange.services.authz import Actor
@@ -55,7 +56,9 @@ def three_level(session: Session) -> None:
 def test_three_level_tree(session: Session, three_level: None) -> None:
     communes = directory.list_units(session, parent="000.00.12.H45")
     assert [u.code for u in communes] == ["000.21.12.H45", "000.22.12.H45"]
-    assert [u.code for u in directory.list_units(session, level="district")] == ["000.00.12.H45"]
+    assert [u.code for u in directory.list_units(session, level=UnitLevel.DISTRICT)] == [
+        "000.00.12.H45"
+    ]
 
 
 def test_two_level_tree_puts_communes_under_the_province(session: Session) -> None:

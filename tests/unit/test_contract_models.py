@@ -134,3 +134,22 @@ def test_the_report_query_names_the_contracts_parameters() -> None:
     assert {_resolve(p)["name"] for p in ratio} == names
     coverage = CONTRACT["paths"]["/reports/signature-coverage"]["get"]["parameters"]
     assert {_resolve(p)["name"] for p in coverage} <= names
+
+
+QUERIES: dict[tuple[str, str], type[Input]] = {
+    ("get", "/units"): inputs.UnitsQuery,
+    ("post", "/verify"): inputs.VerifyQuery,
+    ("get", "/inbox"): inputs.ListQuery,
+    ("get", "/outbox"): inputs.ListQuery,
+    ("get", "/documents"): inputs.ListQuery,
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), sorted(QUERIES), ids=[f"{m.upper()} {p}" for m, p in sorted(QUERIES)]
+)
+def test_a_query_model_reads_every_parameter_the_contract_lists(method: str, path: str) -> None:
+    model = QUERIES[(method, path)]
+    names = {f.alias or name for name, f in model.model_fields.items()}
+    listed = CONTRACT["paths"][path][method].get("parameters") or []
+    assert {_resolve(p)["name"] for p in listed if _resolve(p)["in"] == "query"} <= names

@@ -94,7 +94,7 @@ def list_units(
     session: Session,
     *,
     parent: str | None = None,
-    level: str | None = None,
+    level: UnitLevel | None = None,
     active_on: date | None = None,
     roots_only: bool = False,
 ) -> Sequence[Unit]:
@@ -109,8 +109,8 @@ def list_units(
     if parent:
         get_unit(session, parent)
         query = query.where(Unit.parent_code == parent)
-    if level:
-        query = query.where(Unit.level == UnitLevel.parse(level).value)
+    if level is not None:
+        query = query.where(Unit.level == level.value)
     units = session.scalars(query).all()
     if active_on is not None:
         units = [u for u in units if is_active(u.valid_from, u.valid_to, active_on)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Response, jsonify, request
 
-from docexchange.domain.inputs import GroupBody, RecipientsBody, UnitBody, UnitChanges
+from docexchange.domain.inputs import GroupBody, RecipientsBody, UnitBody, UnitChanges, UnitsQuery
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import InvalidInput
 from docexchange.services import (
@@ -22,6 +22,7 @@ from docexchange.web.context import (
 from docexchange.web.schemas import (
     group_to_dict,
     parse_body,
+    parse_query,
     unit_to_dict,
 )
 
@@ -31,12 +32,12 @@ logger = logging.getLogger(__name__)
 @bp.get("/units")
 def list_units() -> Response:
     """Units, filtered by ``parent`` and ``level``; ``active=true`` keeps today's units."""
-    active = request.args.get("active", "").lower() in {"1", "true", "yes"}
+    query = parse_query(UnitsQuery)
     units = directory.list_units(
         db(),
-        parent=request.args.get("parent") or None,
-        level=request.args.get("level") or None,
-        active_on=today_vn() if active else None,
+        parent=query.parent,
+        level=query.level,
+        active_on=today_vn() if query.active else None,
     )
     return _items([unit_to_dict(u) for u in units])
 

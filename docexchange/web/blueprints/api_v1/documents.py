@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import asdict
-from datetime import datetime
 
 from flask import Response, jsonify, request
 
@@ -17,9 +16,10 @@ from docexchange.domain.inputs import (
     ListQuery,
     PinBody,
     SignatureBody,
+    VerifyQuery,
 )
 from docexchange.domain.json_input import parse_json
-from docexchange.errors import InvalidInput, invalid_field
+from docexchange.errors import InvalidInput
 from docexchange.services import (
     directory,
     documents,
@@ -156,16 +156,9 @@ def verify() -> Response:
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("missing_field", field="file")
-    at = None
-    if request.args.get("at"):
-        try:
-            at = datetime.fromisoformat(request.args["at"])
-        except ValueError:
-            raise invalid_field("at", "reason_iso_datetime") from None
-        if at.tzinfo is None:
-            raise invalid_field("at", "reason_iso_datetime")
-    report = verification.verify_document(upload.read(), services=services(), at=at)
-    sender = request.args.get("sender")
+    query = parse_query(VerifyQuery)
+    report = verification.verify_document(upload.read(), services=services(), at=query.at)
+    sender = query.sender
     if sender:
         directory.get_unit(db(), sender)
         report = verification.apply_mandate(db(), report, sender_code=sender)
