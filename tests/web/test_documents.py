@@ -158,6 +158,9 @@ def test_an_upload_is_parsed_only_in_a_worker_and_absurd_page_trees_are_refused(
     clerk = as_user("pt.vanthu")
     deep = upload(client, clerk, _tree(5000))
     assert (deep.status_code, error_code(deep)) == (422, "pdf_malformed")
+    for absurd in (_tree(1, count=10**20), _tree(2, cycle=True)):
+        refused = upload(client, clerk, absurd)
+        assert (refused.status_code, error_code(refused)) == (422, "pdf_malformed")
     assert deep.get_json()["error"]["message_vi"].startswith("Cấu trúc trang của tệp PDF bị lỗi")
     verifier, limits = services.verifier, services.verifier.limits
     verifier.close()

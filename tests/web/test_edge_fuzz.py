@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -182,6 +183,7 @@ def _check_answer(response: Any, what: str) -> None:
 def test_no_input_makes_an_endpoint_fail_with_a_server_error(
     client: FlaskClient,
     as_user: Any,
+    caplog: pytest.LogCaptureFixture,
     method: str,
     path: str,
     operation: dict[str, Any],
@@ -235,3 +237,6 @@ def test_no_input_makes_an_endpoint_fail_with_a_server_error(
         _check_answer(response, f"{method.upper()} {url[:200]} as {caller}")
 
     probe()
+    # And the server log holds no traceback: nothing was unexpected.
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert errors == [], [r.getMessage() for r in errors]
