@@ -129,6 +129,9 @@ MESSAGES: dict[str, str] = {
     "invalid_doc_type": N_(
         "'{doc_type}' is not a document type of Decree 30/2020 (e.g. QĐ, TB, CV)."
     ),
+    "invalid_character": N_(
+        "The request contains a character that cannot be stored (NUL); remove it and try again."
+    ),
     "pdf_not_pdf": N_("The file is not a PDF."),
     "pdf_encrypted": N_("The PDF is encrypted; upload it without a password."),
     "pdf_broken": N_("The PDF is damaged and cannot be read."),

@@ -13,22 +13,37 @@ from typing import Any
 
 from docexchange.errors import InvalidInput
 
-__all__ = ["MAX_JSON_DEPTH", "parse_json"]
+__all__ = ["MAX_JSON_DEPTH", "check_text", "parse_json"]
 
 #: Deepest nesting of arrays and objects accepted (our documents need 4).
 MAX_JSON_DEPTH = 32
 
 
+def check_text(text: str) -> None:
+    """Refuse text no database can store: lone surrogates, and NUL (PostgreSQL's text
+    cannot hold it; SQLite would, so the two would answer differently).
+
+    :raises InvalidInput: ``invalid_unicode``, ``invalid_character``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput("invalid_unicode") from None
+    if "\x00" in text:
+        raise InvalidInput("invalid_character")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)  # NaN, Infinity: not JSON
+
+
 def _check(value: Any) -> None:
-    """Refuse nesting beyond the limit and text that cannot be encoded (walked, no recursion)."""
+    """Refuse nesting beyond the limit and text that cannot be stored (walked, no recursion)."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise InvalidInput("invalid_unicode") from None
+            check_text(item)
         elif isinstance(item, dict | list):
             if depth >= MAX_JSON_DEPTH:
                 raise InvalidInput("json_too_deep", limit=MAX_JSON_DEPTH)
@@ -40,14 +55,15 @@ def parse_json(data: bytes | str) -> Any:
     """The value of a JSON text (UTF-8, a BOM allowed).
 
     :raises InvalidInput: ``invalid_json`` (not JSON, not UTF-8, a number too long),
-        ``json_too_deep``, ``invalid_unicode`` (lone surrogates).
+        ``json_too_deep``, ``invalid_unicode`` (lone surrogates), ``invalid_character``
+        (NUL); ``NaN`` and ``Infinity`` are not JSON.
     """
     try:
         text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise InvalidInput("invalid_json") from None
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:  # nested far deeper than the limit: the parser gave up
         raise InvalidInput("json_too_deep", limit=MAX_JSON_DEPTH) from None
     except ValueError:  # also over-long integers

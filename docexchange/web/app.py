@@ -28,6 +28,7 @@ from docexchange.web.blueprints import (
     verify_ui,
 )
 from docexchange.web.context import EXTENSION_KEY, close_session
+from docexchange.web.edge import install_edge
 from docexchange.web.errors import register_error_handlers
 
 __all__ = ["create_app"]
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         default_locale=settings.default_locale,
         default_translation_directories=str(TRANSLATIONS_DIR),
     )
+    install_edge(app)  # first: before CSRF, authentication and every view
     csrf.init_app(app)
     csrf.exempt(api_v1.bp)
     csrf.exempt(health.bp)

@@ -102,7 +102,22 @@ def test_any_json_value_reads_back_or_is_refused_with_a_code(value: object) -> N
     try:
         assert parse_json(text) == value
     except InvalidInput as exc:
-        assert exc.code in {"json_too_deep", "invalid_unicode"}
+        assert exc.code in {"json_too_deep", "invalid_unicode", "invalid_character"}
+        assert exc.code != "invalid_character" or "\\u0000" in text
+
+
+def test_text_no_database_can_store_is_refused() -> None:
+    from docexchange.domain.json_input import parse_json
+
+    for data, code in (
+        ('{"name": "a\\u0000b"}', "invalid_character"),
+        ('{"\\u0000": 1}', "invalid_character"),
+        ('{"x": NaN}', "invalid_json"),
+        ("[Infinity]", "invalid_json"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            parse_json(data)
+        assert caught.value.code == code, data
 
 
 def test_dates_outside_an_offices_range_are_refused() -> None:

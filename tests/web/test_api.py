@@ -401,3 +401,21 @@ def test_the_directory_csv_quotes_formulas_and_reads_them_back(
     assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 4}  # read back as it was
     unit = client.get("/api/v1/units/000.21.12.H45", headers=admin).get_json()
     assert unit["name"] == formula
+
+
+def test_text_no_database_can_store_is_refused_before_any_view(
+    client: FlaskClient, as_user: Any
+) -> None:
+    """A NUL in a path, a query or a form answers 422 on SQLite and PostgreSQL alike (it
+    used to reach PostgreSQL and fail there with a 500)."""
+    admin = as_user("admin")
+    for answer in (
+        client.get("/api/v1/documents/%00", headers=admin),
+        client.get("/api/v1/users?unit=%00", headers=admin),
+        client.post("/api/v1/groups", json={"name": "a\u0000", "members": []}, headers=admin),
+        client.post("/login", data={"username": "admin\x00", "password": "x"}),
+    ):
+        assert answer.status_code == 422, answer.data[:200]
+    refused = client.get("/api/v1/groups/%00", headers=admin)
+    assert error_code(refused) == "invalid_character"
+    assert "NUL" in refused.get_json()["error"]["message_vi"]
