@@ -13,9 +13,12 @@ from flask import Flask, request
 
 from docexchange.domain.json_input import check_text
 
-__all__ = ["install_edge"]
+__all__ = ["FORGIVING_UPLOADS", "install_edge"]
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+#: Pages whose uploads are read up to twice the limit, so that an oversized file comes back
+#: to its form (values kept, the message by the field) instead of a bare 413 page.
+FORGIVING_UPLOADS = frozenset({"documents_ui.new"})
 
 
 def install_edge(app: Flask) -> None:
@@ -23,6 +26,9 @@ def install_edge(app: Flask) -> None:
 
     @app.before_request
     def _refuse_unstorable_text() -> None:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if request.endpoint in FORGIVING_UPLOADS and limit:
+            request.max_content_length = 2 * limit
         check_text(request.path)
         for key, value in request.args.items(multi=True):
             check_text(key)

@@ -68,6 +68,20 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
             SelectChoice("hoa_toc", _l("Immediate")),
         ],
     )
+    secrecy = SelectField(
+        _l("Secrecy"),
+        choices=[
+            SelectChoice("none", _l("Not secret")),
+            SelectChoice("mat", _l("Secret (Mật)")),
+            SelectChoice("toi_mat", _l("Top secret (Tối mật)")),
+            SelectChoice("tuyet_mat", _l("Absolutely secret (Tuyệt mật)")),
+        ],
+    )
+    due_date = StringField(
+        _l("Processing deadline"),
+        validators=[Optional(), Length(max=10)],
+        render_kw={"type": "date"},
+    )
     signature_page = IntegerField(
         _l("Page for the signatures (empty: the last page)"),
         validators=[Optional(), NumberRange(min=1, max=9999)],

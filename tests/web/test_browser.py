@@ -147,20 +147,34 @@ def test_a_clerk_signs_in_and_browses_the_directory(
     assert "commune" in browser.find_element(By.ID, "tree").text
 
 
-@pytest.mark.usefixtures("signing_tokens")
-def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+def test_a_leader_signs_and_the_clerk_issues_and_sends_in_the_browser(
     live_server: str, browser: webdriver.Chrome, services: Services
 ) -> None:
+    """Compose with recipients, sign, issue, confirm the units they name, send: no API call."""
+    from docexchange.services import exchange
+    from docexchange.storage.models import InboxEntry
+
     wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
 
-    # The clerk uploads the final PDF.
+    # The clerk uploads the final PDF, addressed to every commune of the district.
     sign_in(browser, live_server, "pt.vanthu")
     browser.get(f"{live_server}/documents/new")
+    limits = browser.find_element(By.ID, "file-hint").text
+    assert limits == "Tệp PDF bản cuối, không đặt mật khẩu; tối đa 50 MB."
+    options = {
+        o.get_attribute("value"): o.get_attribute("textContent")
+        for o in browser.find_elements(By.CSS_SELECTOR, "#recipient-options option")
+    }
+    assert options["communes:000.00.12.H45"] == "Tất cả xã, phường thuộc UBND huyện Đoan Hùng"
+    assert options["000.21.12.H45"] == "UBND xã Chân Mộng"
     pdf_path = Path(tempfile.mkdtemp()) / "quyet-dinh.pdf"
     pdf_path.write_bytes(make_pdf(text="Quyet dinh thu nghiem"))
     browser.find_element(By.ID, "file").send_keys(str(pdf_path))
     browser.find_element(By.ID, "subject").send_keys("Về việc thử nghiệm ký số trên trình duyệt")
     Select(browser.find_element(By.ID, "doc_type")).select_by_value("QĐ")
+    Select(browser.find_element(By.ID, "urgency")).select_by_value("khan")
+    browser.find_element(By.ID, "recipient-1").send_keys("communes:000.00.12.H45")
     click_and_load(browser, By.ID, "upload")
     wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "dự thảo"))
     document_url = browser.current_url
@@ -192,6 +206,18 @@ def test_a_leader_signs_and_the_clerk_issues_in_the_browser(
     assert "Đã cấp số và ban hành." in browser.find_element(By.CSS_SELECTOR, "p.flash.done").text
     signatures = browser.find_element(By.ID, "signatures").text
     assert "Chữ ký cá nhân" in signatures and "Chữ ký cơ quan, tổ chức" in signatures
+
+    # Before sending, the page names the units the selector expands to, with their count.
+    assert browser.find_element(By.ID, "expanded-count").text == "Số đơn vị sẽ nhận: 2"
+    named = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#expanded li")]
+    assert named == ["UBND xã Chân Mộng", "UBND xã Minh Lương"]
+    click_and_load(browser, By.ID, "send")
+    alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.sent")))
+    assert "2" in alert.text
+    assert exchange.deliver_pending(services).delivered == 2
+    with services.sessions() as session:
+        arrived = {(e.recipient_code, e.status_code) for e in session.query(InboxEntry).all()}
+    assert arrived == {("000.21.12.H45", "01"), ("000.22.12.H45", "01")}
 
 
 @pytest.mark.usefixtures("signing_tokens")

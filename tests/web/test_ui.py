@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from docexchange.domain.edge import parse_input
 from docexchange.domain.inputs import DocumentMetadata
 from docexchange.services.demo import DEMO_PASSWORD
+from docexchange.storage.models import Document
 
 
 def _csrf(html: str) -> str:
@@ -208,3 +209,47 @@ def test_the_trust_store_page_is_read_only_for_auditors(client: FlaskClient, dem
     assert 'id="anchors"' in page and "<textarea" not in page
     refused = client.post("/admin/trust", data={"csrf_token": _csrf(page)})
     assert refused.status_code == 403
+
+
+def test_a_refused_upload_comes_back_to_the_form_with_what_was_typed(
+    services: Any, demo: None
+) -> None:
+    """Over the limit (here 64 KiB), or with a recipient that names nothing: the form again,
+    the values kept, the message by its field, nothing stored."""
+    from dataclasses import replace
+
+    from docexchange.web.app import create_app
+    from tests.data.samples import make_pdf
+
+    small = replace(services, settings=services.settings.with_overrides(max_upload_bytes=65_536))
+    client = create_app(services=small).test_client()
+    _login(client, "pt.vanthu")
+    page = client.get("/documents/new").get_data(as_text=True)
+    assert "Tệp PDF bản cuối, không đặt mật khẩu; tối đa 64 KB." in page
+
+    def upload(pdf: bytes, recipients: list[str]) -> str:
+        answer = client.post(
+            "/documents/new",
+            data={
+                "csrf_token": _csrf(page),
+                "file": (io.BytesIO(pdf), "van-ban.pdf"),
+                "subject": "Về việc giữ lại nội dung đã gõ",
+                "doc_type": "QĐ",
+                "urgency": "khan",
+                "secrecy": "none",
+                "recipients": recipients,
+            },
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    oversized = upload(make_pdf(padding=100_000), ["communes:000.00.12.H45"])
+    assert 'data-field="file">Tệp lớn hơn 64 KB; hãy chọn tệp nhỏ hơn.' in oversized
+    assert 'value="Về việc giữ lại nội dung đã gõ"' in oversized
+    assert 'value="communes:000.00.12.H45"' in oversized
+    nowhere = upload(make_pdf(), ["village:1"])
+    assert 'data-field="recipients">&#39;village:1&#39; không phải là nơi nhận hợp lệ' in nowhere
+    assert 'value="village:1"' in nowhere
+    with services.sessions() as session:
+        assert session.query(Document).count() == 0

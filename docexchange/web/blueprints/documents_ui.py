@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.documents import DOC_TYPES, DocumentState
+from docexchange.domain.documents import DOC_TYPES, DocumentState, Secrecy
 from docexchange.domain.edge import parse_input
 from docexchange.domain.inputs import DocumentMetadata
 from docexchange.errors import DocExchangeError
@@ -17,6 +18,7 @@ from docexchange.services import audit, documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.errors import localized
 from docexchange.web.forms import PinForm, UploadForm
+from docexchange.web.recipients import expand, recipient_options
 
 bp = Blueprint("documents_ui", __name__, url_prefix="/documents")
 logger = logging.getLogger(__name__)
@@ -34,33 +36,83 @@ def index() -> str:
     return render_template("documents/index.html", documents=found, queue=queue)
 
 
+#: Which field of the upload form a refusal belongs to, by its code (else the field it names).
+_FIELD_OF = {
+    "invalid_selector": "recipients",
+    "invalid_unit_code": "recipients",
+    "unit_not_found": "recipients",
+    "invalid_doc_type": "doc_type",
+    "invalid_pin_format": "file",
+}
+
+
+def _size(count: int) -> str:
+    """``50 MB``, ``64 KB``: a limit as people read it."""
+    mib = 1024 * 1024
+    return f"{count // mib} MB" if count >= mib else f"{max(1, count // 1024)} KB"
+
+
+def _field_of(error: DocExchangeError) -> str | None:
+    if error.code.startswith("pdf_"):
+        return "file"
+    field = error.params.get("field")
+    return _FIELD_OF.get(error.code, field if isinstance(field, str) else None)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 def new() -> WerkzeugResponse | str:
-    """Upload a final PDF."""
+    """Compose: the final PDF with everything the API's metadata carries, recipients too.
+
+    A refused upload comes back to the form with what was typed, the message by its field
+    (an oversized file too: the page reads up to twice the limit, ``web/edge.py``).
+    """
     form = UploadForm()
     form.doc_type.choices = [(code, f"{code} — {name}") for code, name in DOC_TYPES.items()]
+    limit = services().settings.max_upload_bytes
+    recipients = [r.strip() for r in request.form.getlist("recipients") if r.strip()]
+    problems: dict[str, str] = {}
     if form.validate_on_submit():
-        try:
-            metadata = parse_input(
-                DocumentMetadata,
-                {
-                    "subject": form.subject.data,
-                    "doc_type": form.doc_type.data,
-                    "drafting_unit": form.drafting_unit.data or None,
-                    "urgency": form.urgency.data,
-                    "paper_copy": bool(form.paper_copy.data),
-                    "signature_page": form.signature_page.data,
-                },
+        data = form.file.data.read(limit + 1)
+        if len(data) > limit:
+            problems["file"] = _(
+                "The file is larger than %(size)s; choose a smaller one.", size=_size(limit)
             )
-            document = documents.create_document(
-                db(), form.file.data.read(), metadata, services=services(), actor=current_actor()
-            )
-        except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
         else:
-            return redirect(url_for("documents_ui.show", document_id=document.id))
-    return render_template("documents/new.html", form=form)
+            try:
+                metadata = parse_input(
+                    DocumentMetadata,
+                    {
+                        "subject": form.subject.data,
+                        "doc_type": form.doc_type.data,
+                        "drafting_unit": form.drafting_unit.data or None,
+                        "urgency": form.urgency.data,
+                        "secrecy": form.secrecy.data,
+                        "due_date": form.due_date.data or None,
+                        "recipients": recipients,
+                        "paper_copy": bool(form.paper_copy.data),
+                        "signature_page": form.signature_page.data,
+                    },
+                )
+                document = documents.create_document(
+                    db(), data, metadata, services=services(), actor=current_actor()
+                )
+            except DocExchangeError as exc:
+                db().rollback()
+                field = _field_of(exc)
+                if field is None:
+                    flash(localized(exc), "error")
+                else:
+                    problems[field] = localized(exc)
+            else:
+                return redirect(url_for("documents_ui.show", document_id=document.id))
+    return render_template(
+        "documents/new.html",
+        form=form,
+        recipients=recipients,
+        options=recipient_options(db()),
+        problems=problems,
+        limit=_size(limit),
+    )
 
 
 @bp.get("/<document_id>")
@@ -84,9 +136,14 @@ def show(document_id: str) -> str:
         actor.has(Role.CLERK)
         and document.sender_code == actor.unit_code
         and document.state == DocumentState.ISSUED
-        and document.secrecy == "none"
+        and document.secrecy == Secrecy.NONE
         and bool(document.recipients)
         and not deliveries
+    )
+    expanded = (
+        expand(db(), document.recipients, sender=document.sender_code)
+        if document.recipients and not deliveries
+        else None
     )
     can_revoke = (
         actor.has(Role.CLERK)
@@ -103,6 +160,7 @@ def show(document_id: str) -> str:
         can_send=can_send,
         can_revoke=can_revoke,
         deliveries=deliveries,
+        expanded=expanded,
         history=audit.history(db(), document.id),
         type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
     )
