@@ -132,6 +132,13 @@ MESSAGES: dict[str, str] = {
     "invalid_character": N_(
         "The request contains a character that cannot be stored (NUL); remove it and try again."
     ),
+    "document_not_a_draft": N_(
+        "Only a draft can be submitted or returned; this document is already {state}."
+    ),
+    "document_submitted_to_another": N_(
+        "This draft was submitted to another leader; only that leader signs or returns it."
+    ),
+    "reason_signer_of_unit": N_("a leader (signer) of unit {code}"),
     "pdf_not_pdf": N_("The file is not a PDF."),
     "pdf_encrypted": N_("The PDF is encrypted; upload it without a password."),
     "pdf_broken": N_("The PDF is damaged and cannot be read."),
@@ -319,6 +326,7 @@ FIELD_LABELS: dict[str, str] = {
     "secrecy": N_("secrecy level"),
     "sender": N_("sender"),
     "signature": N_("signature"),
+    "signer": N_("leader who signs"),
     "signature_page": N_("signature page"),
     "state": N_("state"),
     "status": N_("status"),

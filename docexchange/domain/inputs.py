@@ -78,6 +78,7 @@ __all__ = [
     "SendBody",
     "SignatureBody",
     "StatusBody",
+    "SubmitBody",
     "TokenBody",
     "UnitBody",
     "UnitChanges",
@@ -114,6 +115,11 @@ class TokenBody(Input):
 class SendBody(Input):
     recipients: Selectors | None = None
     replaces: DocumentId = None
+
+
+class SubmitBody(Input):
+    signer: Text64
+    note: OptionalText1000 = None
 
 
 class ReasonBody(Input):

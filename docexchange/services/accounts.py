@@ -41,6 +41,7 @@ __all__ = [
     "create_user",
     "issue_token",
     "list_users",
+    "names_in_unit",
     "resolve_token",
     "revoke_token",
     "revoke_user_tokens",
@@ -428,3 +429,9 @@ def get_user(session: Session, username: str) -> User:
     if user is None:
         raise NotFound("user_not_found", username=username)
     return user
+
+
+def names_in_unit(session: Session, unit_code: str) -> dict[str, str]:
+    """Username -> full name of a unit's accounts, to show people by name on its pages."""
+    rows = session.execute(select(User.username, User.full_name).where(User.unit_code == unit_code))
+    return {str(username): str(name) for username, name in rows}

@@ -261,6 +261,15 @@ class Document(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Submitted for signature ("trình ký") to this signer of the unit, with a note.
+    submitted_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submit_note: Mapped[str | None] = mapped_column(String(1000))
+    #: Sent back to the drafter ("trả lại"): why, by whom, when (cleared by a new submission).
+    returned_reason: Mapped[str | None] = mapped_column(String(1000))
+    returned_by: Mapped[str | None] = mapped_column(String(64))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The last verification report (``ValidationReport.as_dict()``, mandate of the sender
     #: applied), the file revision it judged and when.
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -150,6 +150,21 @@ def document_to_dict(
         if deliveries
         else [{"code": r, "status_code": None} for r in document.recipients],
         "sent_at": document.sent_at.isoformat() if document.sent_at else None,
+        "submitted": None
+        if document.submitted_to is None
+        else {
+            "to": document.submitted_to,
+            "by": document.submitted_by,
+            "at": document.submitted_at.isoformat() if document.submitted_at else None,
+            "note": document.submit_note,
+        },
+        "returned": None
+        if document.returned_at is None
+        else {
+            "at": document.returned_at.isoformat(),
+            "by": document.returned_by,
+            "reason": document.returned_reason,
+        },
         "replaces": document.replaces_id,
         "revoked": None
         if document.revoked_at is None

@@ -180,10 +180,22 @@ def test_a_leader_signs_and_the_clerk_issues_and_sends_in_the_browser(
     document_url = browser.current_url
     assert browser.find_element(By.ID, "preview").get_attribute("src").endswith("/file")
 
-    # The leader finds it in "Chờ ký", mistypes the PIN once, then signs.
+    # ... and submits it to the chairman, with a note.
+    Select(browser.find_element(By.ID, "signer")).select_by_value("pt.lanhdao")
+    browser.find_element(By.ID, "note").send_keys("Kính trình Chủ tịch ký")
+    click_and_load(browser, By.ID, "submit")
+    submitted = wait.until(ec.presence_of_element_located((By.ID, "submitted")))
+    assert (
+        "Đã trình Nguyễn Văn Tỉnh" in submitted.text and "Kính trình Chủ tịch ký" in submitted.text
+    )
+
+    # The leader finds it at the top of "Chờ ký", with the note; mistypes the PIN, then signs.
     sign_in(browser, live_server, "pt.lanhdao")
     click_and_load(browser, By.ID, "queue-sign")
     wait.until(ec.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Văn bản chờ tôi ký"))
+    first = browser.find_element(By.CSS_SELECTOR, "#documents tbody tr")
+    assert "thử nghiệm ký số trên trình duyệt" in first.text
+    assert "Ghi chú: Kính trình Chủ tịch ký" in first.text and "Khẩn" in first.text
     click_and_load(browser, By.PARTIAL_LINK_TEXT, "thử nghiệm ký số trên trình duyệt")
     browser.find_element(By.ID, "pin").send_keys("000000")
     click_and_load(browser, By.ID, "act")
@@ -218,6 +230,29 @@ def test_a_leader_signs_and_the_clerk_issues_and_sends_in_the_browser(
     with services.sessions() as session:
         arrived = {(e.recipient_code, e.status_code) for e in session.query(InboxEntry).all()}
     assert arrived == {("000.21.12.H45", "01"), ("000.22.12.H45", "01")}
+
+
+@pytest.mark.usefixtures("signing_tokens")
+def test_a_leader_returns_a_draft_and_the_clerk_reads_why_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, client: Any, as_user: Any
+) -> None:
+    from tests.web.test_documents import upload
+
+    clerk = as_user("pt.vanthu")
+    doc_id = upload(client, clerk, subject="Dự thảo cần sửa").get_json()["id"]
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+    sign_in(browser, live_server, "pt.lanhdao")
+    browser.get(f"{live_server}/documents/{doc_id}")
+    browser.find_element(By.ID, "return-reason").send_keys("Bổ sung căn cứ pháp lý")
+    click_and_load(browser, By.ID, "return")
+    alert = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "p.flash.returned")))
+    assert alert.text == "Đã trả lại người soạn thảo."
+    assert "Dự thảo cần sửa" not in browser.find_element(By.ID, "documents").text
+    sign_in(browser, live_server, "pt.vanthu")
+    browser.get(f"{live_server}/documents/{doc_id}")
+    returned = wait.until(ec.presence_of_element_located((By.ID, "returned")))
+    assert returned.text.startswith("Đã bị Nguyễn Văn Tỉnh trả lại lúc ")
+    assert returned.text.endswith(": Bổ sung căn cứ pháp lý")
 
 
 @pytest.mark.usefixtures("signing_tokens")

@@ -27,6 +27,12 @@ from docexchange.services.documents.signing import (
     SEAL_OVER_SIGNATURE_BOX,
     sign_document,
 )
+from docexchange.services.documents.submission import (
+    return_document,
+    signers_of,
+    signing_queue,
+    submit_document,
+)
 
 __all__ = [
     "PERSONAL_BOX",
@@ -42,5 +48,9 @@ __all__ = [
     "issue_document",
     "list_documents",
     "open_signing_session",
+    "return_document",
     "sign_document",
+    "signers_of",
+    "signing_queue",
+    "submit_document",
 ]

@@ -236,6 +236,9 @@ def _check_signable(document: Document, actor: Actor) -> None:
         s.kind == SignatureKind.PERSONAL and s.signer == actor.username for s in document.signatures
     ):
         raise Conflict("document_already_signed", id=document.id)
+    if document.submitted_to not in (None, actor.username):
+        # Submitted to one leader: only that leader signs it (a draft nobody submitted, any).
+        raise Conflict("document_submitted_to_another", id=document.id)
 
 
 def _lock_document(session: Session, document_id: str, *, actor: Actor) -> Document:

@@ -12,9 +12,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DOC_TYPES, DocumentState, Secrecy
 from docexchange.domain.edge import parse_input
-from docexchange.domain.inputs import DocumentMetadata
+from docexchange.domain.inputs import DocumentMetadata, ReasonBody, SubmitBody
 from docexchange.errors import DocExchangeError
-from docexchange.services import audit, documents, exchange, verification
+from docexchange.services import accounts, audit, documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.errors import localized
 from docexchange.web.forms import PinForm, UploadForm
@@ -29,10 +29,11 @@ def index() -> str:
     """The unit's outgoing documents; ``?queue=sign`` or ``?queue=issue`` narrows them."""
     actor = current_actor()
     queue = request.args.get("queue")
-    state = {"sign": DocumentState.DRAFT, "issue": DocumentState.SIGNED}.get(queue or "")
-    found = documents.list_documents(db(), actor=actor, state=state)
-    if queue == "sign":
-        found = [d for d in found if not any(s.signer == actor.username for s in d.signatures)]
+    if queue == "sign" and actor.has(Role.SIGNER):
+        found = documents.signing_queue(db(), actor=actor)
+    else:
+        state = {"sign": DocumentState.DRAFT, "issue": DocumentState.SIGNED}.get(queue or "")
+        found = documents.list_documents(db(), actor=actor, state=state)
     return render_template("documents/index.html", documents=found, queue=queue)
 
 
@@ -120,12 +121,16 @@ def show(document_id: str) -> str:
     """One document: preview, signatures, and the action the viewer may take."""
     actor = current_actor()
     document = documents.get_document(db(), document_id, actor=actor)
+    own_draft = document.sender_code == actor.unit_code and document.state == DocumentState.DRAFT
     can_sign = (
         actor.has(Role.SIGNER)
         and document.sender_code == actor.unit_code
         and document.state != DocumentState.ISSUED
         and not any(s.signer == actor.username for s in document.signatures)
+        and document.submitted_to in (None, actor.username)
     )
+    can_submit = own_draft and actor.has(Role.CLERK, Role.SPECIALIST)
+    can_return = own_draft and can_sign
     can_issue = (
         actor.has(Role.CLERK)
         and document.sender_code == actor.unit_code
@@ -157,6 +162,10 @@ def show(document_id: str) -> str:
         form=PinForm(),
         can_sign=can_sign,
         can_issue=can_issue,
+        can_submit=can_submit,
+        can_return=can_return,
+        signers=documents.signers_of(db(), document.sender_code) if can_submit else [],
+        people=accounts.names_in_unit(db(), document.sender_code),
         can_send=can_send,
         can_revoke=can_revoke,
         deliveries=deliveries,
@@ -164,6 +173,39 @@ def show(document_id: str) -> str:
         history=audit.history(db(), document.id),
         type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
     )
+
+
+@bp.post("/<document_id>/submit")
+def submit(document_id: str) -> WerkzeugResponse:
+    """Clerk or specialist: submit a draft to a leader, with a note."""
+    if FlaskForm().validate_on_submit():
+        try:
+            body = parse_input(SubmitBody, request.form.to_dict())
+            documents.submit_document(
+                db(), document_id, signer=body.signer, note=body.note, actor=current_actor()
+            )
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            flash(body.signer, "submitted")
+    return redirect(url_for("documents_ui.show", document_id=document_id))
+
+
+@bp.post("/<document_id>/return")
+def give_back(document_id: str) -> WerkzeugResponse:
+    """Leader: return a draft to its drafter, with the reason."""
+    if FlaskForm().validate_on_submit():
+        try:
+            reason = parse_input(ReasonBody, request.form.to_dict()).reason
+            documents.return_document(db(), document_id, reason=reason, actor=current_actor())
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            flash("", "returned")
+            return redirect(url_for("documents_ui.index", queue="sign"))
+    return redirect(url_for("documents_ui.show", document_id=document_id))
 
 
 @bp.get("/<document_id>/file")

@@ -15,7 +15,9 @@ from docexchange.domain.inputs import (
     DocumentMetadata,
     ListQuery,
     PinBody,
+    ReasonBody,
     SignatureBody,
+    SubmitBody,
     VerifyQuery,
 )
 from docexchange.domain.json_input import parse_json
@@ -108,6 +110,24 @@ def issue_document(document_id: str) -> Response:
     document = documents.issue_document(
         db(), document_id, _pin(), services=services(), actor=current_actor()
     )
+    return jsonify(document_to_dict(document))
+
+
+@bp.post("/documents/<document_id>/submit")
+def submit_document(document_id: str) -> Response:
+    """Clerk or specialist: submit a draft to a leader of the unit, ``{signer, note}``."""
+    body = parse_body(SubmitBody)
+    document = documents.submit_document(
+        db(), document_id, signer=body.signer, note=body.note, actor=current_actor()
+    )
+    return jsonify(document_to_dict(document))
+
+
+@bp.post("/documents/<document_id>/return")
+def return_document(document_id: str) -> Response:
+    """Leader: send a draft back to its drafter, ``{reason}`` (required)."""
+    reason = parse_body(ReasonBody).reason
+    document = documents.return_document(db(), document_id, reason=reason, actor=current_actor())
     return jsonify(document_to_dict(document))
 
 
