@@ -139,6 +139,9 @@ MESSAGES: dict[str, str] = {
         "This draft was submitted to another leader; only that leader signs or returns it."
     ),
     "reason_signer_of_unit": N_("a leader (signer) of unit {code}"),
+    "signing_batch_stopped": N_(
+        "Not signed: the batch stopped because the token failed or its certificate was revoked."
+    ),
     "pdf_not_pdf": N_("The file is not a PDF."),
     "pdf_encrypted": N_("The PDF is encrypted; upload it without a password."),
     "pdf_broken": N_("The PDF is damaged and cannot be read."),
@@ -294,6 +297,7 @@ FIELD_LABELS: dict[str, str] = {
     "description": N_("description"),
     "direction": N_("direction (sent or received)"),
     "doc_type": N_("document type"),
+    "document_ids": N_("documents to sign"),
     "drafting_unit": N_("drafting unit"),
     "due_date": N_("processing deadline"),
     "file": N_("file"),

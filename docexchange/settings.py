@@ -69,6 +69,8 @@ class Settings:
     trust_dir: str = ""
     #: Consecutive wrong PINs before a token is locked until an admin unlocks it.
     max_pin_failures: int = 5
+    #: Documents one PIN entry may sign (``POST /signing-batches``, the queue page).
+    max_signing_batch: int = 100
     #: Time-stamp signatures (PAdES B-T) with the instance's TSA.
     timestamp_signatures: bool = True
     #: Seconds one PDF verification may take before its worker process is killed.
@@ -129,6 +131,7 @@ _INT_FIELDS = {
     "LOGIN_MAX_FAILURES": "login_max_failures",
     "LOGIN_WINDOW_SECONDS": "login_window_seconds",
     "MAX_PIN_FAILURES": "max_pin_failures",
+    "MAX_SIGNING_BATCH": "max_signing_batch",
     "VERIFY_TIMEOUT_SECONDS": "verify_timeout_seconds",
     "VERIFY_MEMORY_MIB": "verify_memory_mib",
     "VERIFY_WORKERS": "verify_workers",

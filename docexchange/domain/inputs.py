@@ -77,6 +77,7 @@ __all__ = [
     "RolesBody",
     "SendBody",
     "SignatureBody",
+    "SigningBatchBody",
     "StatusBody",
     "SubmitBody",
     "TokenBody",
@@ -104,6 +105,13 @@ class Credentials(Input):
 
 
 class PinBody(Input):
+    pin: Pin
+
+
+class SigningBatchBody(Input):
+    """``POST /signing-batches``: the documents one PIN entry signs."""
+
+    document_ids: Annotated[list[Text40], Field(min_length=1, max_length=1000)]
     pin: Pin
 
 

@@ -112,6 +112,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         local = moment.astimezone(VN_TZ)
         return local.strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
 
+    @app.template_filter("error_message")
+    def _error_message(error: DocExchangeError) -> str:
+        return message_for(error, _select_locale())
+
     @app.template_filter("reason")
     def _reason(code: str) -> str:
         return message_for(DocExchangeError(code), _select_locale())

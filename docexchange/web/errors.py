@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from docexchange.errors import DocExchangeError
 from docexchange.i18n import message_for
 
-__all__ = ["error_payload", "register_error_handlers", "wants_json"]
+__all__ = ["error_object", "error_payload", "register_error_handlers", "wants_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +31,11 @@ def wants_json() -> bool:
 
 def error_payload(error: DocExchangeError) -> dict[str, object]:
     """The API contract's error object; ``field`` names the request field at fault."""
+    return {"error": error_object(error)}
+
+
+def error_object(error: DocExchangeError) -> dict[str, object]:
+    """``{code, message, message_vi[, field]}`` of one error."""
     body: dict[str, object] = {
         "code": error.code,
         "message": message_for(error, "en"),
@@ -39,7 +44,7 @@ def error_payload(error: DocExchangeError) -> dict[str, object]:
     field = error.params.get("field")
     if isinstance(field, str):
         body["field"] = field
-    return {"error": body}
+    return body
 
 
 def localized(error: DocExchangeError) -> str:

@@ -16,6 +16,7 @@ from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
 from docexchange.services.authz import role_set
+from docexchange.services.documents import BatchOutcome
 from docexchange.services.exchange import OutboxItem
 from docexchange.services.reports import Coverage, CoverageRow, RatioReport, UnitFigures
 from docexchange.storage.models import (
@@ -28,11 +29,13 @@ from docexchange.storage.models import (
     UnitGroup,
     User,
 )
+from docexchange.web.errors import error_object
 from pki.report import ValidationReport
 
 M = TypeVar("M", bound=Input)
 
 __all__ = [
+    "batch_to_dict",
     "document_to_dict",
     "group_to_dict",
     "inbox_entry_to_dict",
@@ -109,6 +112,26 @@ def group_to_dict(group: UnitGroup) -> dict[str, Any]:
         "name": group.name,
         "description": group.description,
         "members": [m.unit_code for m in group.members],
+    }
+
+
+def batch_to_dict(outcome: BatchOutcome) -> dict[str, Any]:
+    """A signing batch's answer: the one certificate, and each document's result."""
+    return {
+        "certificate": {
+            "subject": outcome.certificate_subject,
+            "serial": outcome.certificate_serial,
+            "sha256": outcome.certificate_sha256,
+        },
+        "signed": outcome.signed,
+        "results": [
+            {
+                "document_id": item.document_id,
+                "ok": item.ok,
+                "error": None if item.error is None else error_object(item.error),
+            }
+            for item in outcome.items
+        ],
     }
 
 

@@ -33,6 +33,7 @@ BODIES: dict[tuple[str, str], type[Input]] = {
     ("post", "/documents/{document_id}/send"): inputs.SendBody,
     ("post", "/documents/{document_id}/revoke"): inputs.ReasonBody,
     ("post", "/documents/{document_id}/submit"): inputs.SubmitBody,
+    ("post", "/signing-batches"): inputs.SigningBatchBody,
     ("post", "/documents/{document_id}/return"): inputs.ReasonBody,
     ("post", "/inbox/{entry_id}/forward"): inputs.ForwardBody,
     ("post", "/deliveries/{item_id}/status"): inputs.StatusBody,

@@ -233,6 +233,41 @@ def test_a_leader_signs_and_the_clerk_issues_and_sends_in_the_browser(
 
 
 @pytest.mark.usefixtures("signing_tokens")
+def test_a_leader_signs_twenty_submitted_documents_with_one_pin_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, client: Any, as_user: Any, services: Services
+) -> None:
+    from sqlalchemy import func, select
+
+    from docexchange.storage.models import DocumentSignature
+    from tests.web.test_documents import upload
+
+    clerk = as_user("pt.vanthu")
+    for n in range(20):
+        doc_id = upload(client, clerk, subject=f"Văn bản trình ký số {n + 1:02d}").get_json()["id"]
+        submitted = client.post(
+            f"/api/v1/documents/{doc_id}/submit", json={"signer": "pt.lanhdao"}, headers=clerk
+        )
+        assert submitted.status_code == 200
+    wait = WebDriverWait(browser, 60, ignored_exceptions=SETTLING)
+    sign_in(browser, live_server, "pt.lanhdao")
+    click_and_load(browser, By.ID, "queue-sign")
+    wait.until(ec.element_to_be_clickable((By.ID, "select-all"))).click()
+    assert (
+        len([b for b in browser.find_elements(By.CSS_SELECTOR, "input.pick") if b.is_selected()])
+        == 20
+    )
+    click_and_load(browser, By.ID, "batch-review")
+    assert browser.find_element(By.ID, "batch-count").text == "Số văn bản sẽ ký: 20"
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#batch-list tbody tr")) == 20
+    browser.find_element(By.ID, "pin").send_keys("123456")
+    click_and_load(browser, By.ID, "batch-act")
+    summary = wait.until(ec.presence_of_element_located((By.ID, "batch-summary")))
+    assert summary.text.startswith("Đã ký 20/20 văn bản bằng chứng thư số")
+    with services.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DocumentSignature)) == 20
+
+
+@pytest.mark.usefixtures("signing_tokens")
 def test_a_leader_returns_a_draft_and_the_clerk_reads_why_in_the_browser(
     live_server: str, browser: webdriver.Chrome, client: Any, as_user: Any
 ) -> None:

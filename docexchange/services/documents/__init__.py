@@ -7,6 +7,7 @@ signature made on the leader's own USB token).
 
 from __future__ import annotations
 
+from docexchange.services.documents.batch import BatchItem, BatchOutcome, sign_batch
 from docexchange.services.documents.deferred import (
     SIGNING_SESSION_TTL,
     OpenedSigningSession,
@@ -39,6 +40,8 @@ __all__ = [
     "SEAL_BOX",
     "SEAL_OVER_SIGNATURE_BOX",
     "SIGNING_SESSION_TTL",
+    "BatchItem",
+    "BatchOutcome",
     "DocumentInput",
     "OpenedSigningSession",
     "complete_signing_session",
@@ -49,6 +52,7 @@ __all__ = [
     "list_documents",
     "open_signing_session",
     "return_document",
+    "sign_batch",
     "sign_document",
     "signers_of",
     "signing_queue",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from sqlalchemy import select
@@ -37,6 +39,42 @@ from pki.signing import Appearance, Placement, sign_pdf
 logger = logging.getLogger(__name__)
 
 
+def sign_with(
+    signer: Any,
+    current: bytes,
+    *,
+    document_id: str,
+    services: Services,
+    field_name: str,
+    reason: str,
+    location: str,
+    appearance: Appearance,
+    placement: Placement,
+) -> bytes:
+    """Sign ``current`` with a logged-in ``signer`` (time-stamped and B-LT when configured).
+
+    :raises InvalidInput: ``signing_failed``.
+    """
+    settings = services.settings
+    try:
+        return sign_pdf(
+            current,
+            signer,
+            field_name=field_name,
+            reason=reason,
+            location=location,
+            timestamper=services.keys.timestamper() if settings.timestamp_signatures else None,
+            appearance=appearance,
+            placement=placement,
+            # B-LT: with a time stamp, embed the revocation data as well.
+            revocation_context=(
+                services.keys.revocation_context() if settings.timestamp_signatures else None
+            ),
+        )
+    except SigningFailed:
+        raise InvalidInput("signing_failed", id=document_id) from None
+
+
 def _signed_bytes(
     session: Session,
     current: bytes,
@@ -57,23 +95,17 @@ def _signed_bytes(
     with token_signer(
         session, label, pin, keys=services.keys, actor=actor, max_failures=settings.max_pin_failures
     ) as (signer, certificate_der):
-        try:
-            signed = sign_pdf(
-                current,
-                signer,
-                field_name=field_name,
-                reason=reason,
-                location=location,
-                timestamper=services.keys.timestamper() if settings.timestamp_signatures else None,
-                appearance=appearance,
-                placement=placement,
-                # B-LT: with a time stamp, embed the revocation data as well.
-                revocation_context=(
-                    services.keys.revocation_context() if settings.timestamp_signatures else None
-                ),
-            )
-        except SigningFailed:
-            raise InvalidInput("signing_failed", id=document_id) from None
+        signed = sign_with(
+            signer,
+            current,
+            document_id=document_id,
+            services=services,
+            field_name=field_name,
+            reason=reason,
+            location=location,
+            appearance=appearance,
+            placement=placement,
+        )
     return signed, certificate_der
 
 
@@ -144,6 +176,76 @@ def _personal_appearance(actor: Actor, image: bytes | None = None) -> Appearance
     )
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A document read and checked for a personal signature (no transaction held after)."""
+
+    document: Document
+    seen: str
+    field_name: str
+    appearance: Appearance
+    placement: Placement
+
+
+def prepare_personal(
+    session: Session, document_id: str, *, services: Services, actor: Actor
+) -> Prepared:
+    """Read and check a document for the actor's signature (the caller ends the read).
+
+    :raises Forbidden: not a signer of the sending unit.
+    :raises Conflict: ``document_not_signable``, ``document_already_signed``,
+        ``document_submitted_to_another``.
+    """
+    document = get_document(session, document_id, actor=actor)
+    _check_signable(document, actor)
+    prepared = Prepared(
+        document=document,
+        seen=document.current_sha256,
+        field_name=_field_name(document, SignatureKind.PERSONAL),
+        appearance=_personal_appearance(actor, _signature_image(actor, services)),
+        placement=_on_page(PERSONAL_BOX, document),
+    )
+    return prepared
+
+
+def finish_personal(
+    session: Session,
+    prepared: Prepared,
+    signed: bytes,
+    certificate_der: bytes,
+    *,
+    services: Services,
+    actor: Actor,
+    clear_failures: bool = False,
+) -> Document:
+    """Record a personal signature made on ``prepared`` and commit (audited); a PIN that
+    worked clears the token's earlier failures (``clear_failures``).
+
+    :raises Conflict: ``document_changed`` when another change landed meanwhile.
+    """
+    document = prepared.document
+    # Every change to a document replaces its PDF, so an unchanged digest under the row lock
+    # means the copy read before signing is still current.
+    current = session.scalar(
+        select(Document.current_sha256).where(Document.id == document.id).with_for_update()
+    )
+    if current != prepared.seen:
+        raise Conflict("document_changed", id=document.id)
+    signature = _record_signature(
+        document,
+        services=services,
+        actor=actor,
+        label=user_token_label(actor.username),
+        kind=SignatureKind.PERSONAL,
+        field_name=prepared.field_name,
+        signed=signed,
+        certificate_der=certificate_der,
+    )
+    if clear_failures:
+        tokens.clear_failures(session, user_token_label(actor.username))
+    return _signed(session, document, signature, actor=actor)
+
+
 def sign_document(
     session: Session, document_id: str, pin: str, *, services: Services, actor: Actor
 ) -> Document:
@@ -158,49 +260,32 @@ def sign_document(
     """
     require_role(actor, Role.SIGNER)
     label = user_token_label(actor.username)
-    document = get_document(session, document_id, actor=actor)
-    _check_signable(document, actor)
+    prepared = prepare_personal(session, document_id, services=services, actor=actor)
     earlier_failures = tokens.refuse_if_locked(session, label, actor=actor)
-    seen = document.current_sha256
-    field_name = _field_name(document, SignatureKind.PERSONAL)
-    appearance = _personal_appearance(actor, _signature_image(actor, services))
     session.commit()  # end the read; nothing is held while the token signs
-
     signed, certificate_der = _signed_bytes(
         session,
-        services.blobs.get(seen),
-        document_id=document.id,
+        services.blobs.get(prepared.seen),
+        document_id=prepared.document.id,
         services=services,
         actor=actor,
         label=label,
         pin=pin,
-        field_name=field_name,
+        field_name=prepared.field_name,
         reason="Ký duyệt",
-        location=document.sender_code,
-        appearance=appearance,
-        placement=_on_page(PERSONAL_BOX, document),
+        location=prepared.document.sender_code,
+        appearance=prepared.appearance,
+        placement=prepared.placement,
     )
-
-    # Every change to a document replaces its PDF, so an unchanged digest under the row lock
-    # means the copy read before signing is still current.
-    current = session.scalar(
-        select(Document.current_sha256).where(Document.id == document.id).with_for_update()
-    )
-    if current != seen:
-        raise Conflict("document_changed", id=document.id)
-    signature = _record_signature(
-        document,
+    return finish_personal(
+        session,
+        prepared,
+        signed,
+        certificate_der,
         services=services,
         actor=actor,
-        label=label,
-        kind=SignatureKind.PERSONAL,
-        field_name=field_name,
-        signed=signed,
-        certificate_der=certificate_der,
+        clear_failures=earlier_failures > 0,
     )
-    if earlier_failures:
-        tokens.clear_failures(session, label)
-    return _signed(session, document, signature, actor=actor)
 
 
 def _signed(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,7 +13,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DOC_TYPES, DocumentState, Secrecy
 from docexchange.domain.edge import parse_input
-from docexchange.domain.inputs import DocumentMetadata, ReasonBody, SubmitBody
+from docexchange.domain.inputs import (
+    DocumentMetadata,
+    ReasonBody,
+    SigningBatchBody,
+    SubmitBody,
+)
 from docexchange.errors import DocExchangeError
 from docexchange.services import accounts, audit, documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
@@ -172,6 +178,50 @@ def show(document_id: str) -> str:
         expanded=expanded,
         history=audit.history(db(), document.id),
         type_name=DOC_TYPES.get(document.doc_type, document.doc_type),
+    )
+
+
+def _batch_documents(ids: list[str]) -> list[Any]:
+    """The chosen documents the leader can see, in the order chosen (others dropped)."""
+    actor, found = current_actor(), []
+    for document_id in dict.fromkeys(ids):
+        try:
+            found.append(documents.get_document(db(), document_id, actor=actor))
+        except DocExchangeError:
+            continue
+    return found
+
+
+@bp.post("/batch")
+def batch_review() -> str | WerkzeugResponse:
+    """Leader: the documents ticked in the queue, listed (pages, subject, urgency), and the
+    PIN asked once for all of them."""
+    chosen = _batch_documents(request.form.getlist("document_ids"))
+    if not chosen:
+        flash(_("Tick the documents to sign first."), "error")
+        return redirect(url_for("documents_ui.index", queue="sign"))
+    return render_template("documents/batch.html", chosen=chosen, form=PinForm())
+
+
+@bp.post("/batch/sign")
+def batch_sign() -> str | WerkzeugResponse:
+    """Leader: sign the listed documents with one PIN entry; each document's result."""
+    form = PinForm()
+    ids = request.form.getlist("document_ids")
+    if form.validate_on_submit():
+        try:
+            body = parse_input(SigningBatchBody, {"document_ids": ids, "pin": form.pin.data})
+            outcome = documents.sign_batch(
+                db(), body.document_ids, body.pin, services=services(), actor=current_actor()
+            )
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            titles = {d.id: d.subject for d in _batch_documents(ids)}
+            return render_template("documents/batch_done.html", outcome=outcome, titles=titles)
+    return render_template(
+        "documents/batch.html", chosen=_batch_documents(ids), form=PinForm(formdata=None)
     )
 
 

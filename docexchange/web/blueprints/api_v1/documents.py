@@ -17,6 +17,7 @@ from docexchange.domain.inputs import (
     PinBody,
     ReasonBody,
     SignatureBody,
+    SigningBatchBody,
     SubmitBody,
     VerifyQuery,
 )
@@ -36,6 +37,7 @@ from docexchange.web.context import (
     services,
 )
 from docexchange.web.schemas import (
+    batch_to_dict,
     document_to_dict,
     parse_body,
     parse_query,
@@ -111,6 +113,17 @@ def issue_document(document_id: str) -> Response:
         db(), document_id, _pin(), services=services(), actor=current_actor()
     )
     return jsonify(document_to_dict(document))
+
+
+@bp.post("/signing-batches")
+def sign_batch() -> Response:
+    """Leader: sign many documents with one PIN entry ``{document_ids, pin}``; each
+    document's result (a document that cannot be signed is reported, the rest signed)."""
+    body = parse_body(SigningBatchBody)
+    outcome = documents.sign_batch(
+        db(), body.document_ids, body.pin, services=services(), actor=current_actor()
+    )
+    return jsonify(batch_to_dict(outcome))
 
 
 @bp.post("/documents/<document_id>/submit")
