@@ -8,6 +8,7 @@ a leading zero.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from enum import StrEnum
 
@@ -22,6 +23,7 @@ __all__ = [
     "Urgency",
     "check_doc_type",
     "document_identifier",
+    "download_name",
     "format_number",
     "notation",
     "number_text",
@@ -145,3 +147,16 @@ def notation(doc_type: str, issuer_abbreviation: str, drafting_unit: str | None)
 def document_identifier(sender_code: str, issued_on: date, number: int, notation_: str) -> str:
     """The exchange idempotency key: ``<sender>,<yyyy/MM/dd>,<number>/<notation>``."""
     return f"{sender_code},{issued_on:%Y/%m/%d},{number_text(number, notation_)}"
+
+
+def download_name(
+    number: int | None, notation_: str | None, issued_on: date | None, fallback: str
+) -> str:
+    """A file name a clerk can file: ``01-QD-UBND_2026-12-02.pdf`` (ASCII, no slash); before
+    issue ``du-thao_<fallback>.pdf``."""
+    if number is None or issued_on is None:
+        return f"du-thao_{fallback}.pdf"
+    text = f"{number_text(number, notation_)}".replace("Đ", "D").replace("đ", "d")
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    safe = "".join(c if c.isalnum() else "-" for c in folded).strip("-")
+    return f"{safe}_{issued_on.isoformat()}.pdf"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import Flask, request, session
 from flask_babel import Babel
@@ -111,6 +111,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             return ""
         local = moment.astimezone(VN_TZ)
         return local.strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
+
+    @app.template_filter("vn_date")
+    def _vn_date(day: date | datetime | None) -> str:
+        """``dd/mm/yyyy``; a moment as its day in Vietnam."""
+        if day is None:
+            return ""
+        if isinstance(day, datetime):
+            day = day.astimezone(VN_TZ).date()
+        return day.strftime("%d/%m/%Y")
 
     @app.template_filter("error_message")
     def _error_message(error: DocExchangeError) -> str:

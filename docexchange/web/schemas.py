@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 from flask import request
 
 from docexchange.domain.accounts import role_names
-from docexchange.domain.documents import number_text
+from docexchange.domain.documents import download_name, number_text
 from docexchange.domain.edge import Input, parse_input
 from docexchange.domain.json_input import parse_json
+from docexchange.domain.timeutil import VN_TZ
 from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
@@ -37,6 +38,7 @@ M = TypeVar("M", bound=Input)
 __all__ = [
     "batch_to_dict",
     "document_to_dict",
+    "file_name",
     "group_to_dict",
     "inbox_entry_to_dict",
     "json_body",
@@ -113,6 +115,12 @@ def group_to_dict(group: UnitGroup) -> dict[str, Any]:
         "description": group.description,
         "members": [m.unit_code for m in group.members],
     }
+
+
+def file_name(document: Document) -> str:
+    """What a downloaded PDF is called: its number, notation and day of issue."""
+    issued = document.issued_at.astimezone(VN_TZ).date() if document.issued_at else None
+    return download_name(document.number, document.notation, issued, document.id)
 
 
 def batch_to_dict(outcome: BatchOutcome) -> dict[str, Any]:

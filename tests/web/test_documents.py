@@ -565,3 +565,20 @@ def test_a_secret_document_has_its_own_number_series_and_no_exchange_identifier(
     secret = signed_and_issued(client, as_user, secrecy="mat")
     assert ordinary["number"] == secret["number"] == "01/QĐ-UBND"
     assert ordinary["document_id"] is not None and secret["document_id"] is None
+
+
+def test_a_download_is_named_by_its_number_and_day_of_issue(
+    client: FlaskClient, as_user: Any
+) -> None:
+    from datetime import datetime
+
+    from docexchange.domain.timeutil import VN_TZ
+
+    clerk = as_user("pt.vanthu")
+    draft = upload(client, clerk).get_json()["id"]
+    answer = client.get(f"/api/v1/documents/{draft}/file", headers=clerk)
+    assert answer.headers["Content-Disposition"] == f'inline; filename="du-thao_{draft}.pdf"'
+    body = signed_and_issued(client, as_user)
+    day = datetime.fromisoformat(body["issued_at"]).astimezone(VN_TZ).date().isoformat()
+    issued = client.get(f"/api/v1/documents/{body['id']}/file", headers=clerk)
+    assert issued.headers["Content-Disposition"] == f'inline; filename="01-QD-UBND_{day}.pdf"'

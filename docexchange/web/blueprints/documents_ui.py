@@ -25,6 +25,7 @@ from docexchange.web.context import current_actor, db, services
 from docexchange.web.errors import localized
 from docexchange.web.forms import PinForm, UploadForm
 from docexchange.web.recipients import expand, recipient_options
+from docexchange.web.schemas import file_name
 
 bp = Blueprint("documents_ui", __name__, url_prefix="/documents")
 logger = logging.getLogger(__name__)
@@ -265,7 +266,7 @@ def file(document_id: str) -> Response:
     response = Response(
         documents.document_pdf(document, services=services()), mimetype="application/pdf"
     )
-    response.headers["Content-Disposition"] = f'inline; filename="{document.id}.pdf"'
+    response.headers["Content-Disposition"] = f'inline; filename="{file_name(document)}"'
     # The preview is framed by our own page.
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"

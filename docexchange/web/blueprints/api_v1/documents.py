@@ -39,6 +39,7 @@ from docexchange.web.context import (
 from docexchange.web.schemas import (
     batch_to_dict,
     document_to_dict,
+    file_name,
     parse_body,
     parse_query,
     report_to_dict,
@@ -93,7 +94,7 @@ def document_file(document_id: str) -> Response:
     document = documents.get_document(db(), document_id, actor=current_actor())
     data = documents.document_pdf(document, services=services())
     response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{document.id}.pdf"'
+    response.headers["Content-Disposition"] = f'inline; filename="{file_name(document)}"'
     return response
 
 
