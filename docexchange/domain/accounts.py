@@ -8,7 +8,14 @@ from enum import StrEnum
 
 from docexchange.errors import InvalidInput, invalid_field
 
-__all__ = ["MIN_PASSWORD_LENGTH", "Role", "check_password_policy", "check_username", "parse_roles"]
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "Role",
+    "check_password_policy",
+    "check_username",
+    "mask_personal_ids",
+    "parse_roles",
+]
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD_LENGTH = 12
@@ -64,3 +71,17 @@ def check_password_policy(password: object) -> str:
 def role_names(roles: Iterable[Role]) -> list[str]:
     """Sorted role names for output."""
     return sorted(role.value for role in roles)
+
+
+_PERSONAL_ID = re.compile(r"(CCCD|CMND|HC|PASSPORT)\s*:\s*([0-9A-Za-z]{6,20})", re.IGNORECASE)
+
+
+def mask_personal_ids(text: str) -> str:
+    """``CCCD:046119643979`` -> ``CCCD:0461******79`` in a certificate subject (a citizen ID
+    is personal data: shown whole only to those entitled to it, never on a public page)."""
+
+    def _mask(match: re.Match[str]) -> str:
+        value = match.group(2)
+        return f"{match.group(1)}:{value[:4]}{'*' * (len(value) - 6)}{value[-2:]}"
+
+    return _PERSONAL_ID.sub(_mask, text)

@@ -10,6 +10,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from docexchange import __version__
+from docexchange.domain.accounts import mask_personal_ids
 from docexchange.domain.documents import DocumentState, SignatureKind
 from docexchange.domain.exchange import DeliveryState
 from docexchange.domain.timeutil import VN_TZ
@@ -104,11 +105,22 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)
 
+    @app.template_filter("masked")
+    def _masked(subject: str | None) -> str:
+        return mask_personal_ids(subject or "")
+
     @app.template_filter("vn_time")
-    def _vn_time(moment: datetime | None, seconds: bool = False) -> str:
-        """``dd/mm/yyyy hh:mm`` in Vietnam time (``seconds``: with them), as clerks write it."""
-        if moment is None:
+    def _vn_time(moment: datetime | str | None, seconds: bool = False) -> str:
+        """``dd/mm/yyyy hh:mm`` in Vietnam time (``seconds``: with them), as clerks write it;
+        an ISO 8601 text (a verification report's times) too."""
+        if moment is None or moment == "":
             return ""
+        if isinstance(moment, str):
+            text = moment
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                return text
         local = moment.astimezone(VN_TZ)
         return local.strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
 

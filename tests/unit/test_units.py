@@ -132,3 +132,14 @@ def test_bad_selectors_are_refused(raw: str, code: str) -> None:
     with pytest.raises(DocExchangeError) as info:
         parse_selector(raw)
     assert info.value.code == code
+
+
+def test_a_citizen_id_in_a_certificate_subject_is_masked() -> None:
+    from docexchange.domain.accounts import mask_personal_ids
+
+    subject = "User ID: CCCD:046119643979, Common Name: Nguyễn Văn Tỉnh"
+    assert mask_personal_ids(subject) == "User ID: CCCD:0461******79, Common Name: Nguyễn Văn Tỉnh"
+    assert mask_personal_ids("CMND: 123456789") == "CMND:1234***89"
+    assert mask_personal_ids("Organization Identifier: 000.00.00.H45") == (
+        "Organization Identifier: 000.00.00.H45"
+    )

@@ -316,6 +316,12 @@ def test_anyone_checks_a_signed_pdf_on_the_public_page(
     lines = browser.find_element(By.ID, "signatures").text
     assert "Chữ ký cá nhân: Nguyễn Văn Tỉnh — hợp lệ" in lines
     assert "Chữ ký cơ quan, tổ chức: UBND tỉnh Phú Thọ (000.00.00.H45) — hợp lệ" in lines
+    # The citizen ID in the leader's certificate is masked on the public page.
+    import re
+
+    assert re.search(r"CCCD:\d{4}\*{6}\d{2}", lines), lines
+    assert not re.search(r"CCCD:\d{12}", lines)
+    assert "Do " in lines and "cấp, số hiệu" in lines  # issuer and serial
 
     browser.find_element(By.ID, "file").send_keys(str(folder / "van-ban-bi-sua.pdf"))
     click_and_load(browser, By.ID, "check")
