@@ -3,7 +3,8 @@
 A hostile PDF can make a parser loop or allocate without end (the corpus's
 ``pades_infinite_loop`` files, decompression bombs, page trees thousands of levels deep). The
 server never parses an untrusted PDF in its own process: a small pool of workers does — the
-inspection of an upload (:func:`pki.pdf.inspect_pdf`) and every verification — each worker
+inspection of an upload (:func:`pki.pdf.inspect_pdf`), every verification, and drawing a
+page for the preview (:func:`pki.render.render_page`) — each worker
 with ``RLIMIT_AS`` set, and a worker that overruns its time is killed and replaced. Either way
 the caller gets a verdict ("could not be checked within the limits"), never an exception or a
 hang. Signing parses only files that passed the inspection, with the same reader.
@@ -38,6 +39,7 @@ from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBack
 
 from pki import speedups
 from pki.pdf import PdfInfo, PdfRefused, inspect_pdf
+from pki.render import MAX_WIDTH, render_page
 from pki.report import ValidationReport
 from pki.validation import verify_pdf
 
@@ -83,7 +85,16 @@ class _Inspection:
     data: bytes
 
 
-_Answer = ValidationReport | PdfInfo | str
+@dataclass(frozen=True)
+class _Rendering:
+    """Draw one page: the answer is the PNG (bytes) or the refusal's reason (str)."""
+
+    data: bytes
+    page: int
+    width: int
+
+
+_Answer = ValidationReport | PdfInfo | str | bytes
 
 
 def _refused(code: str) -> ValidationReport:
@@ -125,13 +136,16 @@ def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs
     parsed: dict[bytes, tuple[list[asn1_x509.Certificate], list[asn1_x509.Certificate]]] = {}
     while True:
         try:
-            job: _Job | _Inspection = conn.recv()
+            job: _Job | _Inspection | _Rendering = conn.recv()
         except (EOFError, OSError):
             return
         answer: _Answer
-        if isinstance(job, _Inspection):
+        if isinstance(job, _Inspection | _Rendering):
             try:
-                answer = inspect_pdf(job.data)
+                if isinstance(job, _Inspection):
+                    answer = inspect_pdf(job.data)
+                else:
+                    answer = render_page(job.data, job.page, width=job.width)
             except PdfRefused as exc:
                 answer = exc.reason
             except MemoryError:
@@ -181,7 +195,7 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def run(self, job: _Job | _Inspection, seconds: float) -> _Answer | None:
+    def run(self, job: _Job | _Inspection | _Rendering, seconds: float) -> _Answer | None:
         """The answer, or ``None`` when the worker overran or died (it is then gone)."""
         try:
             self.conn.send(job)
@@ -249,7 +263,17 @@ class IsolatedVerifier:
             return answer
         raise PdfRefused(answer if isinstance(answer, str) else "limits_exceeded")
 
-    def _run(self, job: _Job | _Inspection) -> tuple[_Answer | None, bool]:
+    def render(self, data: bytes, page: int, *, width: int = MAX_WIDTH) -> bytes:
+        """:func:`pki.render.render_page` of ``data``, within the limits: a PNG.
+
+        :raises PdfRefused: ``broken``, ``malformed`` (no such page) or ``limits_exceeded``.
+        """
+        answer, _ = self._run(_Rendering(data, page, width))
+        if isinstance(answer, bytes):
+            return answer
+        raise PdfRefused(answer if isinstance(answer, str) else "limits_exceeded")
+
+    def _run(self, job: _Job | _Inspection | _Rendering) -> tuple[_Answer | None, bool]:
         """A worker's answer (``None`` if it overran or died), and whether it overran."""
         worker = self._take()
         started = time.monotonic()

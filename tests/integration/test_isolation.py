@@ -84,3 +84,21 @@ def test_an_upload_is_inspected_in_a_worker_under_the_same_limits() -> None:
         assert caught.value.reason == "limits_exceeded"
     finally:
         pool.close()
+
+
+def test_a_page_is_drawn_in_a_worker_and_a_missing_page_is_refused() -> None:
+    from pki.pdf import PdfRefused
+    from tests.data.samples import make_pdf
+
+    pool = IsolatedVerifier(Limits(seconds=30, workers=1, fetch_online=False))
+    try:
+        picture = pool.render(make_pdf(2), 2, width=400)
+        assert picture.startswith(b"\x89PNG\r\n\x1a\n")
+        width = int.from_bytes(picture[16:20], "big")  # the IHDR chunk
+        assert abs(width - 400) <= 1  # PDFium rounds the scaled page
+        for data, page, reason in ((make_pdf(2), 3, "malformed"), (b"%PDF-1.7 x", 1, "broken")):
+            with pytest.raises(PdfRefused) as caught:
+                pool.render(data, page)
+            assert caught.value.reason == reason
+    finally:
+        pool.close()

@@ -178,7 +178,11 @@ def test_a_leader_signs_and_the_clerk_issues_and_sends_in_the_browser(
     click_and_load(browser, By.ID, "upload")
     wait.until(ec.text_to_be_present_in_element((By.ID, "state"), "dự thảo"))
     document_url = browser.current_url
-    assert browser.find_element(By.ID, "preview").get_attribute("src").endswith("/file")
+    # The pages come first, as pictures (no PDF plug-in needed), the forms after them.
+    pages = browser.find_elements(By.CSS_SELECTOR, "#preview img.page")
+    assert [p.get_attribute("alt") for p in pages] == ["Trang 1/1"]
+    wait.until(lambda _d: browser.execute_script("return arguments[0].naturalWidth", pages[0]))
+    assert browser.find_element(By.ID, "download").get_attribute("href").endswith("/file")
 
     # ... and submits it to the chairman, with a note.
     Select(browser.find_element(By.ID, "signer")).select_by_value("pt.lanhdao")

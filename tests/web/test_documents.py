@@ -582,3 +582,19 @@ def test_a_download_is_named_by_its_number_and_day_of_issue(
     day = datetime.fromisoformat(body["issued_at"]).astimezone(VN_TZ).date().isoformat()
     issued = client.get(f"/api/v1/documents/{body['id']}/file", headers=clerk)
     assert issued.headers["Content-Disposition"] == f'inline; filename="01-QD-UBND_{day}.pdf"'
+
+
+def test_the_preview_shows_each_page_as_a_picture(client: FlaskClient, as_user: Any) -> None:
+    clerk = as_user("pt.vanthu")
+    doc_id = upload(client, clerk, make_pdf(2)).get_json()["id"]
+    from tests.web.test_ui import _login
+
+    _login(client, "pt.vanthu")
+    second = client.get(f"/documents/{doc_id}/pages/2.png")
+    assert (second.status_code, second.mimetype) == (200, "image/png")
+    assert second.data.startswith(b"\x89PNG")
+    assert client.get(f"/documents/{doc_id}/pages/3.png").status_code == 404
+    page = client.get(f"/documents/{doc_id}").get_data(as_text=True)
+    assert page.index('id="preview"') < page.index('id="submit-form"')  # read, then act
+    other = upload(client, as_user("cm.vanthu")).get_json()["id"]
+    assert client.get(f"/documents/{other}/pages/1.png").status_code == 404

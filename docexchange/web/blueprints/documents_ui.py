@@ -24,6 +24,7 @@ from docexchange.services import accounts, audit, documents, exchange, verificat
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.errors import localized
 from docexchange.web.forms import PinForm, UploadForm
+from docexchange.web.previews import page_picture
 from docexchange.web.recipients import expand, recipient_options
 from docexchange.web.schemas import file_name
 
@@ -257,6 +258,14 @@ def give_back(document_id: str) -> WerkzeugResponse:
             flash("", "returned")
             return redirect(url_for("documents_ui.index", queue="sign"))
     return redirect(url_for("documents_ui.show", document_id=document_id))
+
+
+@bp.get("/<document_id>/pages/<int:page>.png")
+def page(document_id: str, page: int) -> Response:
+    """One page of the current PDF as a picture (the preview reads without a plug-in)."""
+    document = documents.get_document(db(), document_id, actor=current_actor())
+    data = documents.document_pdf(document, services=services())
+    return page_picture(data, document.current_sha256, page, services=services())
 
 
 @bp.get("/<document_id>/file")
