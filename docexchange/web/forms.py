@@ -17,24 +17,36 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+# WTForms has no Vietnamese catalogue: every message a form can show comes from ours.
+_REQUIRED = _l("Please fill in this field.")
+
+
+def _required() -> DataRequired:
+    return DataRequired(message=_REQUIRED)
+
+
+def _length(*, min: int = -1, max: int = -1) -> Length:
+    return Length(min=min, max=max, message=_l("Too long or too short for this field."))
+
+
 __all__ = ["LoginForm", "PaperForm", "PinForm", "TrustAnchorForm", "UploadForm", "UserForm"]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
     """Sign in with a username and password."""
 
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    username = StringField(_l("Username"), validators=[_required(), _length(max=64)])
+    password = PasswordField(_l("Password"), validators=[_required(), _length(max=1024)])
 
 
 class UserForm(FlaskForm):  # type: ignore[misc]
     """Admin: create an account in a unit."""
 
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
-    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=100)])
-    position = StringField(_l("Position"), validators=[Length(max=100)])
-    unit_code = StringField(_l("Unit code"), validators=[DataRequired(), Length(max=13)])
-    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+    username = StringField(_l("Username"), validators=[_required(), _length(max=64)])
+    full_name = StringField(_l("Full name"), validators=[_required(), _length(max=100)])
+    position = StringField(_l("Position"), validators=[_length(max=100)])
+    unit_code = StringField(_l("Unit code"), validators=[_required(), _length(max=13)])
+    password = PasswordField(_l("Password"), validators=[_required(), _length(max=1024)])
     roles = SelectMultipleField(
         _l("Roles"),
         choices=[
@@ -44,7 +56,7 @@ class UserForm(FlaskForm):  # type: ignore[misc]
             SelectChoice("admin", _l("Administrator")),
             SelectChoice("auditor", _l("Auditor")),
         ],
-        validators=[DataRequired()],
+        validators=[_required()],
     )
 
 
@@ -52,12 +64,16 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
     """Upload the final PDF of an outgoing document with its metadata."""
 
     file = FileField(
-        _l("PDF file"), validators=[FileRequired(), FileAllowed(["pdf"], _l("PDF only"))]
+        _l("PDF file"),
+        validators=[
+            FileRequired(message=_l("Choose the PDF file.")),
+            FileAllowed(["pdf"], _l("PDF only")),
+        ],
     )
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=500)])
-    doc_type = SelectField(_l("Document type"), choices=[], validators=[DataRequired()])
+    subject = StringField(_l("Subject"), validators=[_required(), _length(max=500)])
+    doc_type = SelectField(_l("Document type"), choices=[], validators=[_required()])
     drafting_unit = StringField(
-        _l("Drafting unit (for official letters)"), validators=[Length(max=20)]
+        _l("Drafting unit (for official letters)"), validators=[_length(max=20)]
     )
     urgency = SelectField(
         _l("Urgency"),
@@ -79,12 +95,12 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
     )
     due_date = StringField(
         _l("Processing deadline"),
-        validators=[Optional(), Length(max=10)],
+        validators=[Optional(), _length(max=10)],
         render_kw={"type": "date"},
     )
     signature_page = IntegerField(
         _l("Page for the signatures (empty: the last page)"),
-        validators=[Optional(), NumberRange(min=1, max=9999)],
+        validators=[Optional(), NumberRange(min=1, max=9999, message=_l("A page number from 1."))],
     )
     paper_copy = BooleanField(_l("A paper original is also sent"))
 
@@ -92,13 +108,13 @@ class UploadForm(FlaskForm):  # type: ignore[misc]
 class PinForm(FlaskForm):  # type: ignore[misc]
     """The PIN of a token, for one signature."""
 
-    pin = PasswordField(_l("Token PIN"), validators=[DataRequired(), Length(min=4, max=32)])
+    pin = PasswordField(_l("Token PIN"), validators=[_required(), _length(min=4, max=32)])
 
 
 class TrustAnchorForm(FlaskForm):  # type: ignore[misc]
     """Admin: trust a CA certificate, pasted as PEM or uploaded (PEM or DER)."""
 
-    certificate_pem = TextAreaField(_l("Certificate (PEM)"), validators=[Length(max=100_000)])
+    certificate_pem = TextAreaField(_l("Certificate (PEM)"), validators=[_length(max=100_000)])
     certificate_file = FileField(
         _l("or a certificate file"),
         validators=[FileAllowed(["pem", "crt", "cer", "der"], _l("A certificate file only"))],
@@ -112,11 +128,11 @@ class PaperForm(FlaskForm):  # type: ignore[misc]
         _l("Direction"),
         choices=[SelectChoice("received", _l("Received")), SelectChoice("sent", _l("Sent"))],
     )
-    date = StringField(_l("Date (YYYY-MM-DD)"), validators=[DataRequired(), Length(max=10)])
-    number = StringField(_l("Number and notation"), validators=[DataRequired(), Length(max=40)])
-    subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=500)])
+    date = StringField(_l("Date (YYYY-MM-DD)"), validators=[_required(), _length(max=10)])
+    number = StringField(_l("Number and notation"), validators=[_required(), _length(max=40)])
+    subject = StringField(_l("Subject"), validators=[_required(), _length(max=500)])
     counterpart = StringField(
-        _l("From / to (the other party)"), validators=[DataRequired(), Length(max=200)]
+        _l("From / to (the other party)"), validators=[_required(), _length(max=200)]
     )
     secrecy = SelectField(
         _l("Secrecy"),

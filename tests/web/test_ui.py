@@ -251,5 +251,12 @@ def test_a_refused_upload_comes_back_to_the_form_with_what_was_typed(
     nowhere = upload(make_pdf(), ["village:1"])
     assert 'data-field="recipients">&#39;village:1&#39; không phải là nơi nhận hợp lệ' in nowhere
     assert 'value="village:1"' in nowhere
+    empty = client.post(
+        "/documents/new",
+        data={"csrf_token": _csrf(page), "subject": "", "doc_type": "QĐ"},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "Vui lòng nhập trường này." in empty and "Hãy chọn tệp PDF." in empty
+    assert "This field is required" not in empty  # WTForms' English never shows
     with services.sessions() as session:
         assert session.query(Document).count() == 0
