@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
@@ -16,6 +16,7 @@ from docexchange.domain.exchange import DeliveryState
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.errors import ConfigurationError, DocExchangeError
 from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, message_for
+from docexchange.services import directory
 from docexchange.services.container import Services, build_services
 from docexchange.settings import Settings, load_settings
 from docexchange.web.auth import install_auth
@@ -29,7 +30,7 @@ from docexchange.web.blueprints import (
     ui,
     verify_ui,
 )
-from docexchange.web.context import EXTENSION_KEY, close_session
+from docexchange.web.context import EXTENSION_KEY, close_session, db
 from docexchange.web.edge import install_edge
 from docexchange.web.errors import register_error_handlers
 
@@ -143,7 +144,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @app.context_processor
     def _globals() -> dict[str, object]:
+        def unit_name(code: str | None) -> str:
+            """A unit's name (looked up once per request)."""
+            if not code:
+                return ""
+            names: dict[str, str] = g.setdefault("unit_names", {})
+            if code not in names:
+                names[code] = directory.unit_name(db(), code)
+            return names[code]
+
         return {
+            "unit_name": unit_name,
             "version": __version__,
             "demo_mode": settings.demo_mode,
             "current_lang": _select_locale(),

@@ -202,3 +202,9 @@ def child_counts(session: Session, codes: Sequence[str]) -> dict[str, int]:
         .group_by(Unit.parent_code)
     )
     return {str(parent): int(count) for parent, count in rows}
+
+
+def unit_name(session: Session, code: str) -> str:
+    """A unit's name for a page (its code when the directory does not know it)."""
+    unit = session.get(Unit, code[:13])
+    return unit.name if unit is not None else code

@@ -42,7 +42,12 @@ def index() -> str:
     else:
         state = {"sign": DocumentState.DRAFT, "issue": DocumentState.SIGNED}.get(queue or "")
         found = documents.list_documents(db(), actor=actor, state=state)
-    return render_template("documents/index.html", documents=found, queue=queue)
+    return render_template(
+        "documents/index.html",
+        documents=found,
+        queue=queue,
+        people=accounts.names_in_unit(db(), actor.unit_code),
+    )
 
 
 #: Which field of the upload form a refusal belongs to, by its code (else the field it names).
