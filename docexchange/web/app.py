@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from docexchange import __version__
 from docexchange.domain.accounts import mask_personal_ids
-from docexchange.domain.documents import DocumentState, SignatureKind
+from docexchange.domain.documents import DocumentState, Secrecy, SignatureKind
 from docexchange.domain.exchange import DeliveryState
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.errors import ConfigurationError, DocExchangeError
@@ -163,6 +163,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "DeliveryState": DeliveryState,
             "DocumentState": DocumentState,
             "SignatureKind": SignatureKind,
+            "Secrecy": Secrecy,
         }
 
     @app.after_request
