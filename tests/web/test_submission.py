@@ -108,9 +108,8 @@ def test_a_leader_returns_a_draft_with_a_reason_the_drafter_sees(
     )
     assert "Cần sửa" not in _queue(services, "pt.lanhdao")  # out of every queue
     with services.sessions() as session:
-        actions = [
-            e.action for e in session.scalars(select(AuditEvent).where(AuditEvent.target == doc_id))
-        ]
+        trail = select(AuditEvent).where(AuditEvent.target == doc_id).order_by(AuditEvent.seq)
+        actions = [e.action for e in session.scalars(trail)]
     assert actions == ["document.create", "document.submit", "document.return"]
     # Submitted again, it is back in the queue and the return is cleared.
     again = client.post(
