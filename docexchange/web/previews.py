@@ -11,11 +11,32 @@ from docexchange.errors import NotFound
 from docexchange.services.container import Services
 from pki.pdf import PdfRefused
 
-__all__ = ["page_picture"]
+__all__ = ["page_count", "page_picture"]
 
 _KEEP = 256
 _cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
 _lock = threading.Lock()
+
+
+_counts: dict[str, int] = {}
+
+
+def page_count(data: bytes, sha256: str, *, services: Services) -> int:
+    """How many pages the file ``sha256`` has (inspected by a PDF worker once), 0 if none
+    can be read."""
+    with _lock:
+        known = _counts.get(sha256)
+    if known is not None:
+        return known
+    try:
+        count = services.verifier.inspect(data).pages
+    except PdfRefused:
+        count = 0
+    with _lock:
+        if len(_counts) > 4 * _KEEP:
+            _counts.clear()
+        _counts[sha256] = count
+    return count
 
 
 def page_picture(data: bytes, sha256: str, page: int, *, services: Services) -> Response:

@@ -288,6 +288,11 @@ def test_the_pages_send_receive_accept_and_show_statuses(
     [item] = _inbox(client, as_user("cm.vanthu"))
     entry = client.get(f"/inbox/{item['delivery_id']}").get_data(as_text=True)
     assert 'id="verdict" class="card valid"' in entry and 'id="move-03"' in entry
+    # The arrived file's pages, as pictures drawn by a PDF worker.
+    assert 'alt="Trang 1/1"' in entry
+    picture = client.get(f"/inbox/{item['delivery_id']}/pages/1.png")
+    assert (picture.status_code, picture.mimetype) == (200, "image/png")
+    assert client.get(f"/inbox/{item['delivery_id']}/pages/2.png").status_code == 404
     no_reason = client.post(
         f"/deliveries/{item['delivery_id']}/status",
         data={"csrf_token": _csrf(entry), "code": "02", "reason": ""},

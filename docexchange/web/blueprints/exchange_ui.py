@@ -17,6 +17,7 @@ from docexchange.services import exchange
 from docexchange.storage.models import User
 from docexchange.web.context import current_actor, db, notify_worker, services
 from docexchange.web.errors import localized
+from docexchange.web.previews import page_count, page_picture
 from docexchange.web.schemas import parse_query
 
 bp = Blueprint("exchange_ui", __name__)
@@ -45,11 +46,16 @@ def entry(entry_id: str) -> str:
         .all()
     )
     moves = [m.value for m in exchange.allowed_moves(found, actor)]
+    pages = 0
+    if found.revoked_at is None:
+        data = exchange.entry_file(db(), found.id, actor=actor, services=services())
+        pages = page_count(data, found.pdf_sha256, services=services())
     return render_template(
         "exchange/entry.html",
         entry=found,
         history=exchange.status_history(db(), found),
         report=found.verification,
+        pages=pages,
         moves=moves,
         people=people,
         forwarded=exchange.forwarded_from(db(), found),
@@ -67,6 +73,14 @@ def entry_file(entry_id: str) -> Response:
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
     response.headers["Content-Security-Policy"] = "frame-ancestors 'self'"
     return response
+
+
+@bp.get("/inbox/<entry_id>/pages/<int:page>.png")
+def entry_page(entry_id: str, page: int) -> Response:
+    """One page of an arrived PDF as a picture."""
+    found = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
+    data = exchange.entry_file(db(), found.id, actor=current_actor(), services=services())
+    return page_picture(data, found.pdf_sha256, page, services=services())
 
 
 @bp.post("/deliveries/<item_id>/status")
