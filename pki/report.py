@@ -27,6 +27,9 @@ class SignerInfo:
     serial: str
     issuer: str
     organization_identifier: str | None = None
+    #: The certificate's validity (ISO 8601), shown beside the signer.
+    valid_from: str | None = None
+    valid_to: str | None = None
 
 
 @dataclass(frozen=True)

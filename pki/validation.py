@@ -98,6 +98,8 @@ def _signer(certificate: asn1_x509.Certificate) -> SignerInfo:
         serial=format(certificate.serial_number, "x"),
         issuer=certificate.issuer.human_friendly,
         organization_identifier=subject.get("organization_identifier"),
+        valid_from=certificate.not_valid_before.isoformat(),
+        valid_to=certificate.not_valid_after.isoformat(),
     )
 
 

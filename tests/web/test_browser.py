@@ -235,6 +235,14 @@ def test_a_leader_signs_and_the_clerk_issues_and_sends_in_the_browser(
         arrived = {(e.recipient_code, e.status_code) for e in session.query(InboxEntry).all()}
     assert arrived == {("000.21.12.H45", "01"), ("000.22.12.H45", "01")}
 
+    # Each commune's clerk finds it in the inbox: "01 đã đến", from the province by name.
+    for clerk in ("cm.vanthu", "ml.vanthu"):
+        sign_in(browser, live_server, clerk)
+        click_and_load(browser, By.ID, "nav-inbox")
+        row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#inbox tbody tr")))
+        assert "thử nghiệm ký số trên trình duyệt" in row.text and "01 đã đến" in row.text
+        assert "UBND tỉnh Phú Thọ" in row.text and "Khẩn" in row.text
+
 
 @pytest.mark.usefixtures("signing_tokens")
 def test_a_leader_signs_twenty_submitted_documents_with_one_pin_in_the_browser(
@@ -326,6 +334,7 @@ def test_anyone_checks_a_signed_pdf_on_the_public_page(
     assert re.search(r"CCCD:\d{4}\*{6}\d{2}", lines), lines
     assert not re.search(r"CCCD:\d{12}", lines)
     assert "Do " in lines and "cấp, số hiệu" in lines  # issuer and serial
+    assert "hiệu lực từ " in lines  # and the certificate's validity
 
     browser.find_element(By.ID, "file").send_keys(str(folder / "van-ban-bi-sua.pdf"))
     click_and_load(browser, By.ID, "check")
