@@ -1,8 +1,9 @@
 """Outgoing documents: upload, personal signature, issue (number + organisation signature).
 
-One module per step: :mod:`.drafts` (upload, listing, reading), :mod:`.signing` (the leader's
-personal signature), :mod:`.issuing` (number and organisation signature) and :mod:`.deferred` (a
-signature made on the leader's own USB token).
+One module per step: :mod:`.drafts` (upload, listing, reading), :mod:`.submission` (to a
+leader, back to the drafter, the signing queue), :mod:`.signing` (the leader's personal
+signature), :mod:`.batch` (a queue signed with one PIN), :mod:`.issuing` (number and
+organisation signature) and :mod:`.deferred` (a signature made on the leader's own USB token).
 """
 
 from __future__ import annotations
