@@ -143,6 +143,7 @@ MESSAGES: dict[str, str] = {
         "Not signed: the batch stopped because the token failed or its certificate was revoked."
     ),
     "page_not_found": N_("The document has no page {page} that can be shown."),
+    "image_not_found": N_("No image has been set yet."),
     "pdf_not_pdf": N_("The file is not a PDF."),
     "pdf_encrypted": N_("The PDF is encrypted; upload it without a password."),
     "pdf_broken": N_("The PDF is damaged and cannot be read."),

@@ -10,7 +10,7 @@ from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from docexchange import __version__
-from docexchange.domain.accounts import mask_personal_ids
+from docexchange.domain.accounts import Role, mask_personal_ids
 from docexchange.domain.documents import DocumentState, Secrecy, SignatureKind
 from docexchange.domain.exchange import DeliveryState
 from docexchange.domain.timeutil import VN_TZ
@@ -22,6 +22,7 @@ from docexchange.settings import Settings, load_settings
 from docexchange.web.auth import install_auth
 from docexchange.web.blueprints import (
     api_v1,
+    appearances_ui,
     documents_ui,
     exchange_ui,
     health,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(exchange_ui.bp)
     app.register_blueprint(reports_ui.bp)
     app.register_blueprint(verify_ui.bp)
+    app.register_blueprint(appearances_ui.bp)
     app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)
 
@@ -164,6 +166,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "DocumentState": DocumentState,
             "SignatureKind": SignatureKind,
             "Secrecy": Secrecy,
+            "Role": Role,
         }
 
     @app.after_request

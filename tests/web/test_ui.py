@@ -260,3 +260,36 @@ def test_a_refused_upload_comes_back_to_the_form_with_what_was_typed(
     assert "This field is required" not in empty  # WTForms' English never shows
     with services.sessions() as session:
         assert session.query(Document).count() == 0
+
+
+def test_an_admin_sets_signature_and_seal_images_from_the_pages(
+    client: FlaskClient, demo: None
+) -> None:
+    from tests.web.test_documents import _png
+
+    signature, opaque = _png((0, 0, 160, 255)), _png((0, 0, 0, 255), mode="RGB")
+    page = _login(client, "admin")
+    users = client.get("/users?unit=000.00.00.H45").get_data(as_text=True)
+    assert "Hình chữ ký" in users and "chưa có" in users
+
+    def put(url: str, data: bytes) -> str:
+        answer = client.post(
+            url,
+            data={"csrf_token": _csrf(page), "picture": (io.BytesIO(data), "chu-ky.png")},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    refused = put("/users/pt.lanhdao/signature-image", opaque)
+    assert 'class="flash error"' in refused
+    assert client.get("/users/pt.lanhdao/signature-image.png").status_code == 404
+    saved = put("/users/pt.lanhdao/signature-image", signature)
+    assert "Đã lưu hình chữ ký của pt.lanhdao." in saved
+    assert client.get("/users/pt.lanhdao/signature-image.png").data == signature
+    sealed = put("/directory/000.00.00.H45/seal-image", signature)
+    assert "Đã lưu hình con dấu." in sealed and 'class="seal-image"' in sealed
+    client.post("/logout", data={"csrf_token": _csrf(sealed)})
+    _login(client, "pt.vanthu")
+    assert client.get("/users/pt.lanhdao/signature-image.png").status_code == 403
