@@ -7,6 +7,7 @@ the typed values inside them), never raw dicts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -89,6 +90,11 @@ __all__ = [
 
 
 #: A recipient selector: a unit code, ``children:<code>``, ``communes:<code>``, ``group:<name>``.
+def _blank_or(parse: Callable[[object], Any]) -> Callable[[object], Any]:
+    """A query value: nothing when absent or empty, else ``parse(value)``."""
+    return lambda value: None if value in (None, "") else parse(value)
+
+
 def _empty_is_none(value: object) -> object:
     return None if value == "" else value
 
@@ -255,23 +261,15 @@ class DocumentMetadata(Input):
         return self
 
 
-def _status_or_none(value: object) -> Status | None:
-    return None if value in (None, "") else parse_status(value)
-
-
 class ListQuery(Input):
     """``?status=`` of the inbox and outbox, ``?state=`` of the outgoing documents."""
 
-    status: Annotated[Status | None, BeforeValidator(_status_or_none)] = None
+    status: Annotated[Status | None, BeforeValidator(_blank_or(parse_status))] = None
     state: Annotated[DocumentState | None, BeforeValidator(_empty_is_none)] = None
 
 
 def _switch(value: object) -> bool:
     return str(value).lower() in ("1", "true", "yes")
-
-
-def _level_or_none(value: object) -> UnitLevel | None:
-    return None if value in (None, "") else UnitLevel.parse(value)
 
 
 def _moment(value: object) -> datetime | None:
@@ -290,7 +288,7 @@ class UnitsQuery(Input):
     """``?parent=&level=&active=`` of the unit list."""
 
     parent: OptionalCode = None
-    level: Annotated[UnitLevel | None, BeforeValidator(_level_or_none)] = None
+    level: Annotated[UnitLevel | None, BeforeValidator(_blank_or(UnitLevel.parse))] = None
     active: Annotated[bool, BeforeValidator(_switch)] = False
 
 

@@ -16,6 +16,7 @@ from docexchange.domain.timeutil import VN_TZ
 from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
+from docexchange.services import directory
 from docexchange.services.authz import role_set
 from docexchange.services.documents import BatchOutcome
 from docexchange.services.exchange import OutboxItem
@@ -81,16 +82,7 @@ def json_body() -> dict[str, Any]:
 
 def unit_to_dict(unit: Unit, *, detail: bool = False) -> dict[str, Any]:
     """A unit as the API shows it."""
-    out: dict[str, Any] = {
-        "code": unit.code,
-        "name": unit.name,
-        "abbreviation": unit.abbreviation,
-        "level": unit.level,
-        "parent_code": unit.parent_code,
-        "valid_from": unit.valid_from.isoformat() if unit.valid_from else None,
-        "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
-        "successor_code": unit.successor_code,
-    }
+    out = directory.unit_fields(unit)
     if detail:
         out["identifier"] = parse_code(unit.code).as_dict()
     return out

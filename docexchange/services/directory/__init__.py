@@ -34,6 +34,7 @@ from docexchange.services.directory.units import (
     create_unit,
     get_unit,
     list_units,
+    unit_fields,
     unit_name,
     update_unit,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "resolve_recipients",
     "subtree_codes",
     "subtree_select",
+    "unit_fields",
     "unit_name",
     "update_group",
     "update_unit",

@@ -24,7 +24,7 @@ from docexchange.domain.units import (
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
-from docexchange.services.directory.units import EXPORT_FIELDS, UnitInput
+from docexchange.services.directory.units import EXPORT_FIELDS, UnitInput, unit_fields
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import Unit
 
@@ -237,22 +237,7 @@ def export_tree(session: Session) -> list[dict[str, Any]]:
     """Every unit, parents before children, as plain values (re-importable)."""
     units = {u.code: u for u in session.scalars(select(Unit))}
     order = topological_order({c: u.parent_code for c, u in units.items()})
-    out = []
-    for code in order:
-        unit = units[code]
-        out.append(
-            {
-                "code": unit.code,
-                "name": unit.name,
-                "abbreviation": unit.abbreviation,
-                "level": unit.level,
-                "parent_code": unit.parent_code,
-                "valid_from": unit.valid_from.isoformat() if unit.valid_from else None,
-                "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
-                "successor_code": unit.successor_code,
-            }
-        )
-    return out
+    return [unit_fields(units[code]) for code in order]
 
 
 def render_export(rows: Iterable[Mapping[str, Any]], fmt: str) -> bytes:

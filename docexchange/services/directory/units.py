@@ -188,6 +188,11 @@ def update_unit(session: Session, code: str, changes: UnitChanges, *, actor: Act
     return unit
 
 
+def unit_fields(unit: Unit) -> dict[str, Any]:
+    """A unit's fields (``EXPORT_FIELDS``, in that order) as plain values: dates as text."""
+    return _jsonable({name: getattr(unit, name) for name in EXPORT_FIELDS})
+
+
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
 

@@ -56,7 +56,6 @@ _FIELD_OF = {
     "invalid_unit_code": "recipients",
     "unit_not_found": "recipients",
     "invalid_doc_type": "doc_type",
-    "invalid_pin_format": "file",
 }
 
 
