@@ -35,7 +35,8 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from pki.errors import SigningFailed
-from pki.signing import Appearance, Placement, estimate_reserve
+from pki.forms import FormChange
+from pki.signing import Appearance, Placement, estimate_reserve, signature_field
 
 __all__ = ["DeferredState", "finish", "prepare", "raw_signature_size"]
 
@@ -74,6 +75,7 @@ def prepare(
     appearance: Appearance | None = None,
     placement: Placement | None = None,
     timestamped: bool = False,
+    form: FormChange | None = None,
 ) -> DeferredState:
     """Prepare a signature revision for ``certificate`` and return what the token must sign.
 
@@ -95,13 +97,15 @@ def prepare(
     pdf_signer = signers.PdfSigner(
         meta,
         signer=external,
-        stamp_style=appearance.stamp_style() if appearance else None,
-        new_field_spec=fields.SigFieldSpec(field_name, on_page=where.page, box=where.box),
+        stamp_style=appearance.stamp_style(where.box) if appearance else None,
+        new_field_spec=signature_field(field_name, where),
     )
     reserve = estimate_reserve(external, timestamped=timestamped)
 
     async def _prepare() -> tuple[PreparedByteRangeDigest, bytes, bytes]:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        if form is not None:
+            form.apply(writer)
         prepared, tbs, output = await pdf_signer.async_digest_doc_for_signing(
             writer, bytes_reserved=reserve
         )

@@ -4,7 +4,8 @@ A hostile PDF can make a parser loop or allocate without end (the corpus's
 ``pades_infinite_loop`` files, decompression bombs, page trees thousands of levels deep). The
 server never parses an untrusted PDF in its own process: a small pool of workers does — the
 inspection of an upload (:func:`pki.pdf.inspect_pdf`), every verification, and drawing a
-page for the preview (:func:`pki.render.render_page`) — each worker
+page for the preview (:func:`pki.render.render_page`), reading where a page's text asks for
+the stamps (:func:`pki.layout.page_text`) — each worker
 with ``RLIMIT_AS`` set, and a worker that overruns its time is killed and replaced. Either way
 the caller gets a verdict ("could not be checked within the limits"), never an exception or a
 hang. Signing parses only files that passed the inspection, with the same reader.
@@ -38,6 +39,7 @@ from pyhanko_certvalidator.fetchers.api import FetchLimits
 from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
 
 from pki import speedups
+from pki.layout import PageText, page_text
 from pki.pdf import PdfInfo, PdfRefused, inspect_pdf
 from pki.render import MAX_WIDTH, render_page
 from pki.report import ValidationReport
@@ -94,7 +96,16 @@ class _Rendering:
     width: int
 
 
-_Answer = ValidationReport | PdfInfo | str | bytes
+@dataclass(frozen=True)
+class _Reading:
+    """Read the text of some pages: the answer is a tuple of :class:`PageText` or a reason."""
+
+    data: bytes
+    pages: tuple[int, ...]
+
+
+_Work = _Job | _Inspection | _Rendering | _Reading
+_Answer = ValidationReport | PdfInfo | str | bytes | tuple[PageText, ...]
 
 
 def _refused(code: str) -> ValidationReport:
@@ -136,14 +147,16 @@ def _serve(conn: Connection, limits: Limits) -> None:  # pragma: no cover - runs
     parsed: dict[bytes, tuple[list[asn1_x509.Certificate], list[asn1_x509.Certificate]]] = {}
     while True:
         try:
-            job: _Job | _Inspection | _Rendering = conn.recv()
+            job: _Work = conn.recv()
         except (EOFError, OSError):
             return
         answer: _Answer
-        if isinstance(job, _Inspection | _Rendering):
+        if isinstance(job, _Inspection | _Rendering | _Reading):
             try:
                 if isinstance(job, _Inspection):
                     answer = inspect_pdf(job.data)
+                elif isinstance(job, _Reading):
+                    answer = page_text(job.data, job.pages)
                 else:
                     answer = render_page(job.data, job.page, width=job.width)
             except PdfRefused as exc:
@@ -195,7 +208,7 @@ class _Worker:
         self.process.start()
         child.close()
 
-    def run(self, job: _Job | _Inspection | _Rendering, seconds: float) -> _Answer | None:
+    def run(self, job: _Work, seconds: float) -> _Answer | None:
         """The answer, or ``None`` when the worker overran or died (it is then gone)."""
         try:
             self.conn.send(job)
@@ -273,7 +286,17 @@ class IsolatedVerifier:
             return answer
         raise PdfRefused(answer if isinstance(answer, str) else "limits_exceeded")
 
-    def _run(self, job: _Job | _Inspection | _Rendering) -> tuple[_Answer | None, bool]:
+    def page_text(self, data: bytes, pages: Sequence[int]) -> tuple[PageText, ...]:
+        """:func:`pki.layout.page_text` of ``data``, within the limits.
+
+        :raises PdfRefused: ``broken``, ``malformed`` (no such page) or ``limits_exceeded``.
+        """
+        answer, _ = self._run(_Reading(data, tuple(pages)))
+        if isinstance(answer, tuple):
+            return answer
+        raise PdfRefused(answer if isinstance(answer, str) else "limits_exceeded")
+
+    def _run(self, job: _Work) -> tuple[_Answer | None, bool]:
         """A worker's answer (``None`` if it overran or died), and whether it overran."""
         worker = self._take()
         started = time.monotonic()

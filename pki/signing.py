@@ -11,6 +11,7 @@ import io
 import logging
 import zlib
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from fontTools.ttLib import TTFont
 from fontTools.ttLib.scaleUpem import scale_upem
 from PIL import Image
 from pyhanko import stamp
-from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.font.api import FontEngine
 from pyhanko.pdf_utils.font.opentype import CIDFontType2, GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.generic import pdf_name
@@ -35,8 +36,16 @@ from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
 from pki.errors import SigningFailed
+from pki.forms import FormChange
 
-__all__ = ["DEFAULT_FONT", "Appearance", "Placement", "estimate_reserve", "sign_pdf"]
+__all__ = [
+    "DEFAULT_FONT",
+    "Appearance",
+    "ImageSide",
+    "Placement",
+    "estimate_reserve",
+    "sign_pdf",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -218,30 +227,77 @@ class _MemoryFontFactory(GlyphAccumulatorFactory):
         )
 
 
+class ImageSide(Enum):
+    """Where an appearance's image goes; its text takes the rest of the box."""
+
+    LEFT = "left"  #: image in the left half, text in the right half
+    TOP = "top"  #: image above, text in a band at the bottom
+
+
 @dataclass(frozen=True)
 class Appearance:
-    """What the visible signature shows: lines of text, an optional PNG, the text colour."""
+    """What the visible signature shows: lines of text, an optional PNG, the text colour.
+
+    With an image, image and text share the box side by side (or image above text), so no
+    text is ever drawn over the image.
+    """
 
     lines: tuple[str, ...]
     image_png: bytes | None = None
     color: tuple[float, float, float] = (0.0, 0.0, 0.0)
     font: Path = DEFAULT_FONT
     font_size: int = 9
+    image_side: ImageSide = ImageSide.LEFT
 
-    def stamp_style(self) -> stamp.TextStampStyle:
-        """The pyHanko stamp for this appearance."""
-        background = PdfImage(Image.open(io.BytesIO(self.image_png))) if self.image_png else None
-        return stamp.TextStampStyle(
-            # pyHanko fills %(name)s fields in stamp text; a literal % must be doubled.
-            stamp_text="\n".join(line.replace("%", "%%") for line in self.lines),
-            text_box_style=TextBoxStyle(
+    def stamp_style(self, box: tuple[float, float, float, float]) -> stamp.TextStampStyle:
+        """The pyHanko stamp for this appearance in ``box``."""
+        text = "\n".join(line.replace("%", "%%") for line in self.lines)
+        style = (
+            TextBoxStyle(
                 font=_MemoryFontFactory(str(self.font)),
                 font_size=self.font_size,
                 text_color=self.color,
-            ),
+            )
+            if self.lines
+            # An image alone: pyHanko cannot embed a font subset of no glyphs.
+            else TextBoxStyle()
+        )
+        if not self.image_png:
+            # pyHanko fills %(name)s fields in stamp text; a literal % must be doubled.
+            return stamp.TextStampStyle(stamp_text=text, text_box_style=style, border_width=0)
+        width, height = box[2] - box[0], box[3] - box[1]
+        image_margins, text_margins = self._split(width, height)
+        mid, low = layout.AxisAlignment.ALIGN_MID, layout.AxisAlignment.ALIGN_MIN
+        return stamp.TextStampStyle(
+            stamp_text=text,
+            text_box_style=style,
             border_width=0,
-            background=background,
+            background=PdfImage(Image.open(io.BytesIO(self.image_png))),
             background_opacity=1.0,
+            background_layout=layout.SimpleBoxLayoutRule(
+                x_align=mid, y_align=mid, margins=image_margins
+            ),
+            inner_content_layout=layout.SimpleBoxLayoutRule(
+                x_align=low if self.image_side is ImageSide.LEFT else mid,
+                y_align=mid if self.image_side is ImageSide.LEFT else low,
+                margins=text_margins,
+            ),
+        )
+
+    def _split(self, width: float, height: float) -> tuple[layout.Margins, layout.Margins]:
+        """Margins that keep the image and the text in parts of the box that do not meet."""
+        if not self.lines:
+            return layout.Margins(2, 2, 2, 2), layout.Margins(2, 2, 2, 2)
+        if self.image_side is ImageSide.LEFT:
+            half = width / 2
+            return (
+                layout.Margins(left=2, right=int(half) + 2, top=2, bottom=2),
+                layout.Margins(left=int(half) + 4, right=2, top=2, bottom=2),
+            )
+        band = int(len(self.lines) * self.font_size * 1.3) + 4
+        return (
+            layout.Margins(left=2, right=2, top=2, bottom=band + 2),
+            layout.Margins(left=2, right=2, top=int(height) - band, bottom=1),
         )
 
 
@@ -250,7 +306,7 @@ class Placement:
     """Where the visible signature box goes: page (-1 = last) and box in PDF points."""
 
     page: int = -1
-    box: tuple[int, int, int, int] = (330, 60, 560, 140)
+    box: tuple[float, float, float, float] = (330, 60, 560, 140)
 
 
 def sign_pdf(
@@ -265,8 +321,11 @@ def sign_pdf(
     appearance: Appearance | None = None,
     bytes_reserved: int | None = None,
     revocation_context: ValidationContext | None = None,
+    form: FormChange | None = None,
 ) -> bytes:
     """Add one PAdES signature (B-B, or B-T with ``timestamper``) in a new revision.
+
+    :param form: text fields added or filled in the same revision, before it is signed.
 
     :param bytes_reserved: hex characters reserved for the signature container; by default
         estimated from the certificates, which skips pyHanko's dry run.
@@ -303,6 +362,7 @@ def sign_pdf(
                 where=where,
                 appearance=appearance,
                 reserve=attempt,
+                form=form,
             )
         except SigningError as exc:
             if attempt is not None and "larger than expected" in str(exc):
@@ -335,6 +395,12 @@ def estimate_reserve(signer: signers.Signer, *, timestamped: bool) -> int:
     return 2 * size
 
 
+def signature_field(name: str, where: Placement) -> fields.SigFieldSpec:
+    """The new signature field at ``where`` (pyHanko wants whole points)."""
+    box = tuple(round(v) for v in where.box)
+    return fields.SigFieldSpec(name, on_page=where.page, box=box)  # type: ignore[arg-type]
+
+
 def _sign_once(
     data: bytes,
     signer: signers.Signer,
@@ -344,14 +410,17 @@ def _sign_once(
     where: Placement,
     appearance: Appearance | None,
     reserve: int | None,
+    form: FormChange | None,
 ) -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+    if form is not None:
+        form.apply(writer)
     pdf_signer = signers.PdfSigner(
         meta,
         signer=signer,
         timestamper=timestamper,
-        stamp_style=appearance.stamp_style() if appearance else None,
-        new_field_spec=fields.SigFieldSpec(str(meta.field_name), on_page=where.page, box=where.box),
+        stamp_style=appearance.stamp_style(where.box) if appearance else None,
+        new_field_spec=signature_field(str(meta.field_name), where),
     )
     out = pdf_signer.sign_pdf(writer, bytes_reserved=reserve)
     signed: bytes = out.getvalue()

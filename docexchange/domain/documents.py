@@ -124,6 +124,14 @@ def format_number(number: int) -> str:
     return f"{number:02d}"
 
 
+def date_parts(day: date) -> tuple[str, str, str]:
+    """Day, month and year as a document writes them: ``ngày 05 tháng 02 năm 2026``,
+    ``ngày 15 tháng 12 năm 2026`` — a day below 10 and a month below 3 take a leading zero
+    (NĐ 30 Phụ lục I §I.5)."""
+    month = f"{day.month:02d}" if day.month < 3 else str(day.month)
+    return f"{day.day:02d}", month, str(day.year)
+
+
 def number_text(number: int | str | None, notation_: str | None) -> str | None:
     """ "Số, ký hiệu" as a document shows it: ``05/QĐ-UBND``; ``None`` before issue."""
     if number is None or number == "":

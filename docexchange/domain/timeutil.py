@@ -34,6 +34,11 @@ def today_vn(now: datetime | None = None) -> date:
     return instant.astimezone(VN_TZ).date()
 
 
+def stamp_time(moment: datetime) -> str:
+    """``moment`` as a visible signature shows it: ``05/02/2027 09:30:01 +07:00``."""
+    return moment.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M:%S +07:00")
+
+
 #: The days a date given to the server may name: documents, deadlines and report periods
 #: of an office (anything outside is a typing error, and would overflow date arithmetic).
 EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)

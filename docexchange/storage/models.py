@@ -254,6 +254,9 @@ class Document(Base):
     issued_year: Mapped[int | None] = mapped_column(Integer)
     number: Mapped[int | None] = mapped_column(Integer)
     notation: Mapped[str | None] = mapped_column(String(30))
+    #: Whether the number was written into the document's own "Số:" gap at issue (else it
+    #: is only in the seal's text); ``None`` before issue and for documents received.
+    number_in_text: Mapped[bool | None] = mapped_column(Boolean)
     document_id: Mapped[str | None] = mapped_column(String(80), unique=True)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     issued_by: Mapped[str | None] = mapped_column(String(64))

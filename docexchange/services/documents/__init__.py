@@ -3,7 +3,8 @@
 One module per step: :mod:`.drafts` (upload, listing, reading), :mod:`.submission` (to a
 leader, back to the drafter, the signing queue), :mod:`.signing` (the leader's personal
 signature), :mod:`.batch` (a queue signed with one PIN), :mod:`.issuing` (number and
-organisation signature) and :mod:`.deferred` (a signature made on the leader's own USB token).
+organisation signature), :mod:`.stamps` (where the stamps, the number and the date go) and
+:mod:`.deferred` (a signature made on the leader's own USB token).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ from docexchange.services.documents.drafts import (
     list_documents,
 )
 from docexchange.services.documents.issuing import issue_document
-from docexchange.services.documents.signing import (
+from docexchange.services.documents.signing import sign_document
+from docexchange.services.documents.stamps import (
     PERSONAL_BOX,
     SEAL_BOX,
     SEAL_OVER_SIGNATURE_BOX,
-    sign_document,
 )
 from docexchange.services.documents.submission import (
     return_document,

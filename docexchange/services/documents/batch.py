@@ -108,6 +108,7 @@ def sign_batch(
                     location=prepared.document.sender_code,
                     appearance=prepared.appearance,
                     placement=prepared.placement,
+                    form=prepared.form,
                 )
                 finish_personal(
                     session,

@@ -31,16 +31,15 @@ from docexchange.services.authz import Actor, require_role
 from docexchange.services.container import Services
 from docexchange.services.documents.drafts import get_document
 from docexchange.services.documents.signing import (
-    PERSONAL_BOX,
     _check_signable,
     _field_name,
     _lock_document,
-    _on_page,
     _personal_appearance,
     _record_signature,
     _signature_image,
     _signed,
 )
+from docexchange.services.documents.stamps import personal_layout
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
     Document,
@@ -111,15 +110,20 @@ def open_signing_session(
     certificate, intermediates = chain[0], chain[1:]
     _check_certificate(services, certificate, intermediates)
     field_name = _field_name(document, SignatureKind.PERSONAL)
+    data = services.blobs.get(document.current_sha256)
+    layout = personal_layout(
+        data, document, position=actor.position, name=actor.full_name, services=services
+    )
     try:
         state = deferred.prepare(
-            services.blobs.get(document.current_sha256),
+            data,
             certificate,
             intermediates,
             field_name=field_name,
             reason="Ký duyệt",
             appearance=_personal_appearance(actor, _signature_image(actor, services)),
-            placement=_on_page(PERSONAL_BOX, document),
+            placement=layout.placement,
+            form=layout.form,
             timestamped=services.settings.timestamp_signatures,
         )
     except SigningFailed:

@@ -18,7 +18,7 @@ from docexchange.domain.documents import (
     number_text,
     series_for,
 )
-from docexchange.domain.timeutil import VN_TZ
+from docexchange.domain.timeutil import VN_TZ, stamp_time
 from docexchange.errors import (
     Conflict,
     Forbidden,
@@ -28,14 +28,12 @@ from docexchange.services.authz import Actor, require_role
 from docexchange.services.container import Services
 from docexchange.services.documents.drafts import get_document
 from docexchange.services.documents.signing import (
-    SEAL_BOX,
-    SEAL_OVER_SIGNATURE_BOX,
     _field_name,
     _lock_document,
-    _on_page,
     _record_signature,
     _signed_bytes,
 )
+from docexchange.services.documents.stamps import issue_fill, seal_placement
 from docexchange.services.keys import unit_token_label
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
@@ -43,7 +41,7 @@ from docexchange.storage.models import (
     NumberCounter,
     Unit,
 )
-from pki.signing import Appearance
+from pki.signing import Appearance, ImageSide
 
 logger = logging.getLogger(__name__)
 
@@ -106,33 +104,44 @@ def issue_document(
     number = _next_number(session, unit.code, today.year, series)
     notation_ = notation(document.doc_type, unit.abbreviation, document.drafting_unit)
     shown = number_text(number, notation_)
-    stamp_time = now.astimezone(VN_TZ).isoformat(timespec="seconds")
+    signed_at = now.astimezone(VN_TZ).isoformat(timespec="seconds")
+    shown_at = stamp_time(now)
     field_name = _field_name(document, SignatureKind.ORGANIZATION)
+    current = services.blobs.get(document.current_sha256)
+    # The number and date go into the document's own "Số:" and "ngày … tháng … năm" gaps
+    # when the leader's revision laid fields there; otherwise the seal's text carries them.
+    form, number_in_text = issue_fill(current, number, today)
+    seal = services.blobs.get(unit.seal_image_sha256) if unit.seal_image_sha256 else None
+    if seal is not None:
+        # Under a seal image, at most two short lines, in a band of their own.
+        lines: tuple[str, ...] = () if number_in_text else (f"Số: {shown}", shown_at)
+    elif number_in_text:
+        lines = (unit.name, f"Thời gian ký: {shown_at}")
+    else:
+        lines = (unit.name, f"Số: {shown}", f"Thời gian ký: {shown_at}")
+    appearance = Appearance(
+        lines=lines, color=(0.8, 0.0, 0.0), image_png=seal, image_side=ImageSide.TOP
+    )
     signed, certificate_der = _signed_bytes(
         session,
-        services.blobs.get(document.current_sha256),
+        current,
         document_id=document.id,
         services=services,
         actor=actor,
         label=label,
         pin=pin,
         field_name=field_name,
-        reason=f"Số {shown}, ban hành {stamp_time}",
+        reason=f"Số {shown}, ban hành {signed_at}",
         location=unit.code,
-        appearance=Appearance(
-            # Over a seal image, two short lines that stay inside the seal's box.
-            lines=(f"Số: {shown}", stamp_time)
-            if unit.seal_image_sha256
-            else (unit.name, f"Số: {shown}", f"Thời gian ký: {stamp_time}"),
-            color=(0.8, 0.0, 0.0),
-            image_png=(
-                services.blobs.get(unit.seal_image_sha256) if unit.seal_image_sha256 else None
-            ),
+        appearance=appearance,
+        placement=seal_placement(
+            current,
+            document,
+            with_image=seal is not None,
+            text_lines=len(lines),
+            font_size=appearance.font_size,
         ),
-        # With a seal image the seal overlaps a third of the personal signature (NĐ 30).
-        placement=_on_page(
-            SEAL_OVER_SIGNATURE_BOX if unit.seal_image_sha256 else SEAL_BOX, document
-        ),
+        form=form,
     )
     signature = _record_signature(
         document,
@@ -150,6 +159,7 @@ def issue_document(
     document.issued_year = today.year
     document.number = number
     document.notation = notation_
+    document.number_in_text = number_in_text
     # Secret documents never travel: numbered in their own series, no exchange identifier
     # (it would repeat the identifier of the ordinary document with the same number).
     secret = Secrecy(document.secrecy) is not Secrecy.NONE
@@ -168,6 +178,7 @@ def issue_document(
             "number": shown,
             "document_id": document.document_id,
             "serial": signature.certificate_serial,
+            "number_in_text": number_in_text,
         },
     )
     session.commit()

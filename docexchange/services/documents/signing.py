@@ -15,7 +15,7 @@ from docexchange.domain.documents import (
     DocumentState,
     SignatureKind,
 )
-from docexchange.domain.timeutil import now_vn
+from docexchange.domain.timeutil import now_vn, stamp_time
 from docexchange.errors import (
     Conflict,
     Forbidden,
@@ -26,6 +26,7 @@ from docexchange.services import audit, tokens
 from docexchange.services.authz import Actor, require_role
 from docexchange.services.container import Services
 from docexchange.services.documents.drafts import _visible, get_document
+from docexchange.services.documents.stamps import personal_layout
 from docexchange.services.keys import user_token_label
 from docexchange.services.tokens import token_signer
 from docexchange.storage.base import utcnow
@@ -34,6 +35,7 @@ from docexchange.storage.models import (
     DocumentSignature,
 )
 from pki.errors import SigningFailed
+from pki.forms import FormChange
 from pki.signing import Appearance, Placement, sign_pdf
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ def sign_with(
     location: str,
     appearance: Appearance,
     placement: Placement,
+    form: FormChange | None = None,
 ) -> bytes:
     """Sign ``current`` with a logged-in ``signer`` (time-stamped and B-LT when configured).
 
@@ -66,6 +69,7 @@ def sign_with(
             timestamper=services.keys.timestamper() if settings.timestamp_signatures else None,
             appearance=appearance,
             placement=placement,
+            form=form,
             # B-LT: with a time stamp, embed the revocation data as well.
             revocation_context=(
                 services.keys.revocation_context() if settings.timestamp_signatures else None
@@ -89,6 +93,7 @@ def _signed_bytes(
     location: str,
     appearance: Appearance,
     placement: Placement,
+    form: FormChange | None = None,
 ) -> tuple[bytes, bytes]:
     """Sign ``current`` on the token ``label``; return (signed PDF, certificate DER)."""
     settings = services.settings
@@ -105,6 +110,7 @@ def _signed_bytes(
             location=location,
             appearance=appearance,
             placement=placement,
+            form=form,
         )
     return signed, certificate_der
 
@@ -143,32 +149,13 @@ def _field_name(document: Document, kind: SignatureKind) -> str:
     return f"{prefix}{len(document.signatures) + 1}"
 
 
-#: NĐ 30/2020 Phụ lục I: the personal signature sits between position and name, the
-#: organisation's to its left (with a seal image it overlaps about a third of the personal
-#: one; a text-only stamp sits beside it so both stay legible). Last page, PDF points.
-PERSONAL_BOX = Placement(page=-1, box=(360, 70, 565, 150))
-
-
-SEAL_BOX = Placement(page=-1, box=(130, 70, 355, 150))
-
-
-SEAL_OVER_SIGNATURE_BOX = Placement(page=-1, box=(290, 55, 430, 165))
-
-
-def _on_page(placement: Placement, document: Document) -> Placement:
-    """The placement on the page chosen at upload (pyHanko counts pages from 0)."""
-    if document.signature_page is None:
-        return placement
-    return Placement(page=document.signature_page - 1, box=placement.box)
-
-
 def _signature_image(actor: Actor, services: Services) -> bytes | None:
     digest = actor.signature_image_sha256
     return services.blobs.get(digest) if digest else None
 
 
 def _personal_appearance(actor: Actor, image: bytes | None = None) -> Appearance:
-    signed_at = now_vn().isoformat(timespec="seconds")
+    signed_at = stamp_time(now_vn())
     return Appearance(
         lines=(actor.position, actor.full_name, f"Ký số: {signed_at}"),
         image_png=image,
@@ -185,6 +172,8 @@ class Prepared:
     field_name: str
     appearance: Appearance
     placement: Placement
+    #: The number and date fields this revision lays over the document's gaps, if any.
+    form: FormChange | None = None
 
 
 def prepare_personal(
@@ -198,14 +187,21 @@ def prepare_personal(
     """
     document = get_document(session, document_id, actor=actor)
     _check_signable(document, actor)
-    prepared = Prepared(
+    layout = personal_layout(
+        services.blobs.get(document.current_sha256),
+        document,
+        position=actor.position,
+        name=actor.full_name,
+        services=services,
+    )
+    return Prepared(
         document=document,
         seen=document.current_sha256,
         field_name=_field_name(document, SignatureKind.PERSONAL),
         appearance=_personal_appearance(actor, _signature_image(actor, services)),
-        placement=_on_page(PERSONAL_BOX, document),
+        placement=layout.placement,
+        form=layout.form,
     )
-    return prepared
 
 
 def finish_personal(
@@ -276,6 +272,7 @@ def sign_document(
         location=prepared.document.sender_code,
         appearance=prepared.appearance,
         placement=prepared.placement,
+        form=prepared.form,
     )
     return finish_personal(
         session,
