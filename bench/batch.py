@@ -1,6 +1,6 @@
 """Batch signing against single signs: N one-page documents, one PIN entry or N.
 
-Usage: ``.venv/bin/python bench/batch.py [--documents 50] [--rounds 3]``. Builds a throw-away
+Usage: ``.venv/bin/python bench/batch.py [--documents 50] [--rounds 7]``. Builds a throw-away
 instance (SQLite, SoftHSM2 demo tokens, demo CA) and, through the Flask app as a client would
 call it, signs N fresh drafts with ``POST /api/v1/signing-batches`` (one PIN login) and N
 other fresh drafts with N ``POST /api/v1/documents/<id>/sign`` (a PIN login each), with the
@@ -32,7 +32,7 @@ from tests.data.samples import make_pdf  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--documents", type=int, default=50)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     count = args.documents
     with tempfile.TemporaryDirectory() as tmp:

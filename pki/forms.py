@@ -180,20 +180,19 @@ def fill_text_fields(writer: BasePdfFileWriter, values: Mapping[str, str]) -> se
     place), so the change is form filling for every earlier signature.
     """
     filled: set[str] = set()
-    for ref in _get(_get(writer.root, "/AcroForm", {}), "/Fields", ()):
-        field = ref.get_object()
+    for field in _fields(writer.root):
         name = str(_get(field, "/T", ""))
-        if name not in values or _get(field, "/FT", None) != "/Tx" or "/Rect" not in field:
+        box = _box(field)
+        if name not in values or _get(field, "/FT", None) != "/Tx" or box is None:
             continue
-        box = tuple(float(v) for v in field["/Rect"])
         size = _size_of(str(_get(field, "/DA", "")))
         quadding = _get(field, "/Q", 0)
         align = Align(quadding) if quadding in (0, 1, 2) else Align.LEFT
         field[pdf_name("/V")] = pdf_string(values[name])
         field[pdf_name("/AP")] = generic.DictionaryObject(
-            {pdf_name("/N"): _appearance(writer, box, size, align, values[name])}  # type: ignore[arg-type]
+            {pdf_name("/N"): _appearance(writer, box, size, align, values[name])}
         )
-        writer.mark_update(ref)
+        writer.update_container(field)
         filled.add(name)
     return filled
 
@@ -213,11 +212,37 @@ def _size_of(appearance: str) -> float:
 
 
 def text_fields_in(data: bytes) -> dict[str, str]:
-    """The text fields at the top of ``data``'s form, by name, with their values ('' empty)."""
+    """The text fields at the top of ``data``'s form, by name, with their values ('' empty).
+
+    :raises ValueError: the form is not a dictionary, or its fields not an array.
+    """
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     found: dict[str, str] = {}
-    for ref in _get(_get(reader.root, "/AcroForm", {}), "/Fields", ()):
-        field = ref.get_object()
+    for field in _fields(reader.root):
         if _get(field, "/FT", None) == "/Tx":
             found[str(_get(field, "/T", ""))] = str(_get(field, "/V", ""))
     return found
+
+
+def _fields(root: generic.DictionaryObject) -> list[generic.DictionaryObject]:
+    """The top-level field dictionaries of the form under ``root`` (none without a form).
+
+    :raises ValueError: the form is not a dictionary, or its fields not an array.
+    """
+    form = _get(root, "/AcroForm", {})
+    fields = _get(form, "/Fields", []) if isinstance(form, dict) else None
+    if not isinstance(fields, list):
+        raise ValueError("the document's form is malformed")
+    found = (ref.get_object() for ref in fields)
+    return [f for f in found if isinstance(f, generic.DictionaryObject)]
+
+
+def _box(field: generic.DictionaryObject) -> Box | None:
+    """A field's ``/Rect`` as four numbers, or ``None``."""
+    rect = _get(field, "/Rect", None)
+    if not isinstance(rect, list) or len(rect) != 4:
+        return None
+    try:
+        return (float(rect[0]), float(rect[1]), float(rect[2]), float(rect[3]))
+    except (TypeError, ValueError):  # a name or a string where a number belongs
+        return None

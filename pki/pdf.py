@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -68,6 +69,30 @@ def _count_pages(root: Any) -> int:
     return leaves
 
 
+def _check_form(root: Any) -> None:
+    """A form, if there is one, is a dictionary whose ``/Fields`` is an array of references
+    to dictionaries: pyHanko adds the signature field there, and asserts as much.
+
+    :raises PdfRefused: ``malformed`` otherwise.
+    """
+    if "/AcroForm" not in root:
+        return
+    form = root["/AcroForm"]
+    if not isinstance(form, generic.DictionaryObject):
+        raise PdfRefused("malformed")
+    if "/Fields" not in form:
+        return
+    fields = form["/Fields"]
+    if not isinstance(fields, generic.ArrayObject) or len(fields) > MAX_PAGES:
+        raise PdfRefused("malformed")
+    for index in range(len(fields)):
+        ref = fields.raw_get(index)
+        if not isinstance(ref, generic.IndirectObject):
+            raise PdfRefused("malformed")
+        if not isinstance(ref.get_object(), generic.DictionaryObject):  # type: ignore[no-untyped-call]
+            raise PdfRefused("malformed")
+
+
 def inspect_pdf(data: bytes) -> PdfInfo:
     """Parse ``data`` fully enough to sign it later.
 
@@ -80,6 +105,7 @@ def inspect_pdf(data: bytes) -> PdfInfo:
         if reader.encrypted:
             raise PdfRefused("encrypted")
         pages = _count_pages(reader.root.raw_get("/Pages"))
+        _check_form(reader.root)
         signatures = len(reader.embedded_signatures)
     except PdfRefused:
         raise

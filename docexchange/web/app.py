@@ -34,6 +34,7 @@ from docexchange.web.blueprints import (
 from docexchange.web.context import EXTENSION_KEY, close_session, db
 from docexchange.web.edge import install_edge
 from docexchange.web.errors import register_error_handlers
+from docexchange.web.forms import ROLE_LABELS
 
 __all__ = ["create_app"]
 
@@ -111,6 +112,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @app.template_filter("masked")
     def _masked(subject: str | None) -> str:
         return mask_personal_ids(subject or "")
+
+    @app.template_filter("role")
+    def _role(name: str) -> str:
+        """A role as the pages call it ("Văn thư", not ``clerk``)."""
+        try:
+            return str(ROLE_LABELS[Role(name)])
+        except ValueError:
+            return name
 
     @app.template_filter("vn_time")
     def _vn_time(moment: datetime | str | None, seconds: bool = False) -> str:

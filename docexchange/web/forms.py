@@ -17,6 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from docexchange.domain.accounts import Role
+
 # WTForms has no Vietnamese catalogue: every message a form can show comes from ours.
 _REQUIRED = _l("Please fill in this field.")
 
@@ -30,6 +32,16 @@ def _length(*, min: int = -1, max: int = -1) -> Length:
 
 
 __all__ = ["LoginForm", "PaperForm", "PinForm", "TrustAnchorForm", "UploadForm", "UserForm"]
+
+
+#: What each role is called on the pages (the API keeps the codes).
+ROLE_LABELS = {
+    Role.SIGNER: _l("Signer (leader)"),
+    Role.CLERK: _l("Clerk"),
+    Role.SPECIALIST: _l("Specialist"),
+    Role.ADMIN: _l("Administrator"),
+    Role.AUDITOR: _l("Auditor"),
+}
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -49,13 +61,7 @@ class UserForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(_l("Password"), validators=[_required(), _length(max=1024)])
     roles = SelectMultipleField(
         _l("Roles"),
-        choices=[
-            SelectChoice("signer", _l("Signer (leader)")),
-            SelectChoice("clerk", _l("Clerk")),
-            SelectChoice("specialist", _l("Specialist")),
-            SelectChoice("admin", _l("Administrator")),
-            SelectChoice("auditor", _l("Auditor")),
-        ],
+        choices=[SelectChoice(role.value, label) for role, label in ROLE_LABELS.items()],
         validators=[_required()],
     )
 

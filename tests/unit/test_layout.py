@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from pki.forms import Align, FormChange, TextField, text_fields_in
@@ -94,3 +95,30 @@ def test_fields_are_added_empty_and_filled_later() -> None:
     filled = revised(added, FormChange(fill=(("SoVanBan", "07"), ("Khac", "x"))))
     assert text_fields_in(filled) == {"SoVanBan": "07"}
     assert text_fields_in(make_pdf()) == {}
+
+
+def _with_form(form: generic.PdfObject) -> bytes:
+    writer = IncrementalPdfFileWriter(io.BytesIO(decision_pdf()), strict=False)
+    writer.root[generic.NameObject("/AcroForm")] = form
+    writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+BROKEN_FORMS = {
+    "fields-a-name": generic.DictionaryObject(
+        {generic.NameObject("/Fields"): generic.NameObject("/X")}
+    ),
+    "form-a-number": generic.NumberObject(7),
+}
+
+
+def test_a_malformed_form_is_refused_not_rewritten() -> None:
+    for form in BROKEN_FORMS.values():
+        with pytest.raises(ValueError):
+            text_fields_in(_with_form(form))
+    odd = generic.DictionaryObject(
+        {generic.NameObject("/Fields"): generic.ArrayObject([generic.NumberObject(3)])}
+    )
+    assert text_fields_in(_with_form(odd)) == {}

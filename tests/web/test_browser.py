@@ -6,6 +6,7 @@ must be installed (the test command installs them); their absence fails this tes
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -447,3 +448,44 @@ def test_an_auditor_reads_the_ratio_dashboard_and_drills_down_in_the_browser(
     click_and_load(browser, By.CSS_SELECTOR, "#row-sent td a")
     behind = wait.until(ec.presence_of_element_located((By.ID, "behind")))
     assert "7/UBND" in behind.text and "sổ văn bản giấy" in behind.text
+
+
+def test_lists_become_cards_at_a_phones_width_and_roles_are_named(
+    live_server: str, browser: webdriver.Chrome
+) -> None:
+    """At 390 px the admin's users list is one card per person, each value named by its
+    column, roles in Vietnamese; nothing is wider than the screen."""
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+    browser.set_window_size(390, 844)
+    try:
+        sign_in(browser, live_server, "admin")
+        browser.get(f"{live_server}/users")
+        row = wait.until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, "#users tr[data-user='pt.vanthu']"))
+        )
+        cells = row.find_elements(By.TAG_NAME, "td")
+        wait.until(lambda _d: cells[0].get_attribute("data-label") == "Tên đăng nhập")
+        assert cells[3].get_attribute("data-label") == "Vai trò"
+        assert cells[3].text == "Văn thư"
+        assert row.value_of_css_property("display") == "block"
+        pages = [
+            "/users",
+            "/directory",
+            "/admin/tokens",
+            "/admin/trust",
+            "/admin/exchange",
+            "/reports",
+        ]
+        for index, path in enumerate(pages):
+            if index:
+                browser.get(f"{live_server}{path}")
+            wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+            width = browser.execute_script("return document.documentElement.clientWidth")
+            scroll = browser.execute_script("return document.documentElement.scrollWidth")
+            assert scroll <= width, (path, scroll, width)
+            assert "Có lỗi" not in browser.find_element(By.TAG_NAME, "h1").text, path
+            if os.environ.get("DX_SCREENSHOTS"):
+                name = path.strip("/").replace("/", "-") + "-390.png"
+                browser.save_screenshot(os.path.join(os.environ["DX_SCREENSHOTS"], name))
+    finally:
+        browser.set_window_size(1280, 900)

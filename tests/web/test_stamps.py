@@ -165,3 +165,14 @@ def test_without_a_number_line_the_seal_carries_the_number_and_the_page_says_so(
     _login(client, "pt.vanthu")
     page = client.get(f"/documents/{body['id']}").get_data(as_text=True)
     assert "Số văn bản chưa được điền vào nội dung văn bản" in page, page
+
+
+def test_a_malformed_form_is_refused_at_upload(client: FlaskClient, as_user: Any) -> None:
+    """pyHanko would fail an assertion adding the signature field to it: refused up front."""
+    from tests.unit.test_layout import BROKEN_FORMS, _with_form
+    from tests.web.test_documents import upload
+
+    for form in BROKEN_FORMS.values():
+        answer = upload(client, as_user("pt.vanthu"), _with_form(form))
+        assert answer.status_code == 422, answer.get_json()
+        assert answer.get_json()["error"]["code"] == "pdf_malformed"
