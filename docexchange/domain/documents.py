@@ -157,6 +157,19 @@ def document_identifier(sender_code: str, issued_on: date, number: int, notation
     return f"{sender_code},{issued_on:%Y/%m/%d},{number_text(number, notation_)}"
 
 
+def identifier_date(identifier: str) -> date | None:
+    """The issue date inside an exchange identifier (``<sender>,<yyyy/MM/dd>,<number>``), or
+    ``None`` when it has none (identifiers from other systems may not)."""
+    parts = identifier.split(",")
+    if len(parts) < 3:
+        return None
+    try:
+        year, month, day = (int(v) for v in parts[1].split("/"))
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def download_name(
     number: int | None, notation_: str | None, issued_on: date | None, fallback: str
 ) -> str:

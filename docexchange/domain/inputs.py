@@ -321,5 +321,25 @@ class ReportQuery(Input):
         return parse_period(self.first, self.last, today=today)
 
 
+def _year(value: object) -> object:
+    """A year from 1900 to 2199 (a query's text, or a number); empty means "not given"."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if isinstance(value, bool) or not text.isdigit() or not 1900 <= int(text) <= 2199:
+        raise invalid_field("year", "reason_one_of", values="1900 … 2199")
+    return int(text)
+
+
+class RegisterQuery(Input):
+    """``?unit=&year=&from=&to=&format=`` of a register (the year: this year by default)."""
+
+    unit: OptionalCode = None
+    year: Annotated[int | None, BeforeValidator(_year)] = None
+    first: Day = Field(default=None, alias="from")
+    last: Day = Field(default=None, alias="to")
+    format: Literal["json", "xlsx", "pdf"] = "json"
+
+
 #: Document types a clerk may choose (NĐ 30 Phụ lục III), for forms.
 DOCUMENT_TYPES = tuple(DOC_TYPES)

@@ -434,6 +434,9 @@ class InboxEntry(Base):
     __table_args__ = (
         Index("ix_inbox_recipient_status", "recipient_code", "status_code"),
         Index("ix_inbox_report", "recipient_code", "received_at", "verified_valid", "paper_copy"),
+        UniqueConstraint(
+            "recipient_code", "incoming_year", "incoming_number", name="inbox_incoming_number"
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -462,6 +465,10 @@ class InboxEntry(Base):
     #: Where the entry was when the sender asked for it back (restored if refused).
     status_before_take_back: Mapped[str | None] = mapped_column(String(2))
     assignee: Mapped[str | None] = mapped_column(String(64))
+    #: The incoming register's number ("số đến"), given at acceptance (03): consecutive per
+    #: unit and year, shared with paper received (NĐ 30 Điều 22); never given again.
+    incoming_year: Mapped[int | None] = mapped_column(Integer)
+    incoming_number: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Withdrawn by the sender: frozen, its file no longer served (metadata and trail kept).
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -538,7 +545,12 @@ class PaperRecord(Base):
     the fully-electronic ratio counts it; secret documents are registered here too."""
 
     __tablename__ = "paper_records"
-    __table_args__ = (Index("ix_paper_unit_direction_day", "unit_code", "direction", "day"),)
+    __table_args__ = (
+        Index("ix_paper_unit_direction_day", "unit_code", "direction", "day"),
+        UniqueConstraint(
+            "unit_code", "incoming_year", "incoming_number", name="paper_incoming_number"
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     unit_code: Mapped[str] = mapped_column(
@@ -551,5 +563,8 @@ class PaperRecord(Base):
     subject: Mapped[str] = mapped_column(String(500))
     counterpart: Mapped[str] = mapped_column(String(200))
     secrecy: Mapped[str] = mapped_column(String(16))
+    #: Received on paper: its number in the incoming register, shared with electronic arrivals.
+    incoming_year: Mapped[int | None] = mapped_column(Integer)
+    incoming_number: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,7 @@ from docexchange.services import directory
 from docexchange.services.authz import role_set
 from docexchange.services.documents import BatchOutcome
 from docexchange.services.exchange import OutboxItem
+from docexchange.services.registers import IncomingRegister, OutgoingRegister
 from docexchange.services.reports import Coverage, CoverageRow, RatioReport, UnitFigures
 from docexchange.storage.models import (
     Delivery,
@@ -265,6 +266,8 @@ def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, A
         "received_at": entry.received_at.isoformat(),
         "status_code": entry.status_code,
         "assignee": entry.assignee,
+        "incoming_number": entry.incoming_number,
+        "incoming_year": entry.incoming_year,
         "sha256": entry.pdf_sha256,
         "verification": _verdict_summary(entry.verification),
         "forwarded_by": entry.forwarded_by,
@@ -319,6 +322,49 @@ def status_event_to_dict(event: StatusEvent) -> dict[str, Any]:
     }
 
 
+def register_to_dict(register: IncomingRegister | OutgoingRegister) -> dict[str, Any]:
+    """A register: the unit, the year and its lines in the register's order."""
+    items: list[dict[str, Any]]
+    if isinstance(register, IncomingRegister):
+        items = [
+            {
+                "incoming_number": row.incoming_number,
+                "arrived_on": row.arrived_on.isoformat(),
+                "number": row.number,
+                "issuer": row.issuer,
+                "issuer_code": row.issuer_code,
+                "document_date": row.document_date.isoformat() if row.document_date else None,
+                "subject": row.subject,
+                "assignee": row.assignee,
+                "due_date": row.due_date.isoformat() if row.due_date else None,
+                "status": row.status,
+                "electronic": row.electronic,
+                "delivery_id": row.inbox_id,
+            }
+            for row in register.rows
+        ]
+    else:
+        items = [
+            {
+                "number": row.number,
+                "issued_on": row.issued_on.isoformat(),
+                "doc_type": row.doc_type,
+                "subject": row.subject,
+                "signer": row.signer,
+                "recipients": list(row.recipients),
+                "secret": row.secret,
+                "electronic": row.electronic,
+                "id": row.document_id,
+            }
+            for row in register.rows
+        ]
+    return {
+        "unit": {"code": register.unit_code, "name": register.unit_name},
+        "year": register.year,
+        "items": items,
+    }
+
+
 def paper_record_to_dict(record: PaperRecord) -> dict[str, Any]:
     """A paper-register entry."""
     return {
@@ -330,6 +376,8 @@ def paper_record_to_dict(record: PaperRecord) -> dict[str, Any]:
         "subject": record.subject,
         "counterpart": record.counterpart,
         "secrecy": record.secrecy,
+        "incoming_number": record.incoming_number,
+        "incoming_year": record.incoming_year,
         "created_by": record.created_by,
         "created_at": record.created_at.isoformat(),
     }

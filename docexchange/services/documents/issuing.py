@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import insert, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
@@ -35,43 +33,15 @@ from docexchange.services.documents.signing import (
 )
 from docexchange.services.documents.stamps import issue_fill, seal_placement
 from docexchange.services.keys import unit_token_label
+from docexchange.services.numbering import next_number
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
     Document,
-    NumberCounter,
     Unit,
 )
 from pki.signing import Appearance, ImageSide
 
 logger = logging.getLogger(__name__)
-
-
-def _next_number(session: Session, unit_code: str, year: int, series: str) -> int:
-    """Take the next number of a series atomically (row lock until commit)."""
-    for _attempt in range(2):
-        bumped = session.execute(
-            update(NumberCounter)
-            .where(
-                NumberCounter.unit_code == unit_code,
-                NumberCounter.year == year,
-                NumberCounter.series == series,
-            )
-            .values(last_number=NumberCounter.last_number + 1)
-            .returning(NumberCounter.last_number)
-        ).scalar_one_or_none()
-        if bumped is not None:
-            return int(bumped)
-        try:
-            with session.begin_nested():
-                session.execute(
-                    insert(NumberCounter).values(
-                        unit_code=unit_code, year=year, series=series, last_number=1
-                    )
-                )
-            return 1
-        except IntegrityError:
-            continue  # another transaction created the counter first: bump it instead
-    raise Conflict("numbering_busy", code=unit_code)
 
 
 def issue_document(
@@ -101,7 +71,7 @@ def issue_document(
     now = utcnow()
     today = now.astimezone(VN_TZ).date()
     series = series_for(document.doc_type, Secrecy(document.secrecy))
-    number = _next_number(session, unit.code, today.year, series)
+    number = next_number(session, unit.code, today.year, series)
     notation_ = notation(document.doc_type, unit.abbreviation, document.drafting_unit)
     shown = number_text(number, notation_)
     signed_at = now.astimezone(VN_TZ).isoformat(timespec="seconds")

@@ -18,7 +18,7 @@ from docexchange.domain.exchange import (
     Status,
     check_move,
 )
-from docexchange.domain.timeutil import VN_TZ
+from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.envelopes import edxml
 from docexchange.errors import Conflict, Forbidden, Gone, NotFound, invalid_field
 from docexchange.services import audit, directory
@@ -32,6 +32,7 @@ from docexchange.services.exchange.common import (
     source_of,
 )
 from docexchange.services.exchange.status_outbox import report_back
+from docexchange.services.numbering import INCOMING_SERIES, next_number
 from docexchange.services.peers import Peer, PeerDirectory
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
@@ -177,6 +178,12 @@ def change_status(
             if person is None:
                 raise invalid_field("assignee", "reason_person_of_unit", code=entry.recipient_code)
             entry.assignee = person.username
+        if status is Status.ACCEPTED and entry.incoming_number is None:
+            # Registered on acceptance, in the year it is accepted (Vietnam time).
+            entry.incoming_year = today_vn(now).year
+            entry.incoming_number = next_number(
+                session, entry.recipient_code, entry.incoming_year, INCOMING_SERIES
+            )
         before = Status(entry.status_before_take_back) if entry.status_before_take_back else None
         entry.status_code = check_move(
             Status(entry.status_code), status, before_take_back=before

@@ -18,6 +18,7 @@ from docexchange.domain.timeutil import today_vn
 from docexchange.errors import Forbidden, invalid_field
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
+from docexchange.services.numbering import INCOMING_SERIES, next_number
 from docexchange.storage.models import (
     PaperRecord,
 )
@@ -49,6 +50,12 @@ def register_paper(session: Session, body: PaperBody, *, actor: Actor) -> PaperR
         secrecy=body.secrecy.value,
         created_by=actor.username,
     )
+    if record.direction is Direction.RECEIVED:
+        # Paper that arrived shares the incoming register's numbers with electronic arrivals.
+        record.incoming_year = body.date.year
+        record.incoming_number = next_number(
+            session, actor.unit_code, body.date.year, INCOMING_SERIES
+        )
     session.add(record)
     audit.record(
         session,

@@ -8,11 +8,12 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.edge import parse_input
-from docexchange.domain.inputs import PaperBody
+from docexchange.domain.inputs import PaperBody, RegisterQuery
 from docexchange.domain.reports import Period, Scope, parse_period, parse_scope
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.errors import DocExchangeError
-from docexchange.services import reports
+from docexchange.services import registers, reports
+from docexchange.services.register_exports import render_register
 from docexchange.web.context import current_actor, db, download, ratio_targets
 from docexchange.web.errors import localized
 from docexchange.web.forms import PaperForm
@@ -44,6 +45,31 @@ def paper() -> str | WerkzeugResponse:
         form=form,
         records=records,
         can_register=current_actor().has(Role.CLERK),
+    )
+
+
+@bp.get("/registers/<any(incoming, outgoing):kind>")
+def register(kind: str) -> str | Response:
+    """A register of a year, with its XLSX and PDF (``?year=&unit=&format=``)."""
+    query = parse_input(RegisterQuery, request.args.to_dict())
+    year = query.year or today_vn().year
+    found = registers.register_of(
+        db(),
+        registers.RegisterKind(kind),
+        actor=current_actor(),
+        unit=query.unit,
+        year=year,
+        first=query.first,
+        last=query.last,
+    )
+    if query.format != "json":
+        return download(render_register(found, query.format))
+    return render_template(
+        f"registers/{kind}.html",
+        register=found,
+        kind=kind,
+        status_text=registers.status_text,
+        years=range(year - 4, today_vn().year + 1),
     )
 
 

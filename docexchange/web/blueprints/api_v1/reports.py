@@ -7,12 +7,14 @@ import logging
 from flask import Response, jsonify, request
 
 from docexchange.domain.edge import parse_input
-from docexchange.domain.inputs import PaperBody, ReportQuery
+from docexchange.domain.inputs import PaperBody, RegisterQuery, ReportQuery
 from docexchange.domain.reports import Period
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.services import (
+    registers,
     reports,
 )
+from docexchange.services.register_exports import render_register
 from docexchange.web.blueprints.api_v1.blueprint import _items, bp
 from docexchange.web.context import (
     current_actor,
@@ -25,6 +27,7 @@ from docexchange.web.schemas import (
     paper_record_to_dict,
     parse_body,
     ratio_report_to_dict,
+    register_to_dict,
 )
 
 logger = logging.getLogger(__name__)
@@ -90,3 +93,23 @@ def signature_coverage() -> Response:
         now=utcnow(),
     )
     return jsonify(coverage_to_dict(coverage))
+
+
+@bp.get("/registers/<any(incoming, outgoing):kind>")
+def register(kind: str) -> Response:
+    """The incoming or outgoing register (``?unit=&year=&from=&to=&format=json|xlsx|pdf``):
+    incoming in the order of its numbers (electronic arrivals accepted, paper received);
+    outgoing by date and number (documents issued, paper sent)."""
+    query = parse_input(RegisterQuery, request.args.to_dict())
+    found = registers.register_of(
+        db(),
+        registers.RegisterKind(kind),
+        actor=current_actor(),
+        unit=query.unit,
+        year=query.year or today_vn().year,
+        first=query.first,
+        last=query.last,
+    )
+    if query.format == "json":
+        return jsonify(register_to_dict(found))
+    return download(render_register(found, query.format))
