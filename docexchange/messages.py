@@ -216,6 +216,7 @@ MESSAGES: dict[str, str] = {
     "reason_required_for_return": N_("a reason is required when returning a document"),
     "reason_person_of_unit": N_("a person of unit {code}"),
     "reason_not_in_future": N_("a day not after today"),
+    "reason_not_in_past": N_("a day not before today"),
     "invalid_period": N_(
         "The period is not valid ({reason}): give from and to dates (at most three years apart) "
         "or a period: week, month, quarter, year."

@@ -9,7 +9,7 @@ ask to take a document back (13) until it is done, and the recipient agrees (15)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from docexchange.domain.documents import Urgency
@@ -43,6 +43,21 @@ class Status(StrEnum):
     TAKE_BACK_REQUESTED = "13"
     TAKE_BACK_AGREED = "15"
     TAKE_BACK_REFUSED = "16"
+
+
+#: Where a document's handling has ended: nothing about it can be overdue any more.
+FINISHED = frozenset({Status.DONE, Status.RETURNED, Status.TAKE_BACK_AGREED})
+
+
+def deadline(handling_due: date | None, due_date: date | None) -> date | None:
+    """The day a received document must be handled by: the one set on assigning it, else
+    the sender's."""
+    return handling_due or due_date
+
+
+def is_overdue(deadline_: date | None, status: Status, today: date) -> bool:
+    """Past its deadline and not finished (derived, never stored)."""
+    return deadline_ is not None and deadline_ < today and status not in FINISHED
 
 
 _FORWARD: dict[Status, frozenset[Status]] = {

@@ -154,6 +154,9 @@ class StatusBody(Input):
     #: The same as ``reason`` (older clients send ``note``).
     note: OptionalText1000 = None
     assignee: OptionalText64 = None
+    #: On assigning (04): the leader's instruction, and the day it must be done by.
+    instruction: OptionalText1000 = None
+    due_date: Day = None
 
 
 class RolesBody(Input):
@@ -261,15 +264,18 @@ class DocumentMetadata(Input):
         return self
 
 
+def _switch(value: object) -> bool:
+    return str(value).lower() in ("1", "true", "yes")
+
+
 class ListQuery(Input):
-    """``?status=`` of the inbox and outbox, ``?state=`` of the outgoing documents."""
+    """``?status=`` of the inbox and outbox, ``?state=`` of the outgoing documents,
+    ``?overdue=1`` of the inbox."""
 
     status: Annotated[Status | None, BeforeValidator(_blank_or(parse_status))] = None
     state: Annotated[DocumentState | None, BeforeValidator(_empty_is_none)] = None
-
-
-def _switch(value: object) -> bool:
-    return str(value).lower() in ("1", "true", "yes")
+    #: The inbox: only what is past its deadline and not finished.
+    overdue: Annotated[bool, BeforeValidator(_switch)] = False
 
 
 def _moment(value: object) -> datetime | None:

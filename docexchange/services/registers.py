@@ -23,7 +23,7 @@ from docexchange.domain.documents import (
     identifier_date,
     number_text,
 )
-from docexchange.domain.exchange import Status
+from docexchange.domain.exchange import Status, deadline
 from docexchange.domain.reports import Direction
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.errors import Forbidden
@@ -115,7 +115,7 @@ def _incoming_rows(session: Session, code: str, year: int) -> list[IncomingRow]:
                 document_date=identifier_date(entry.document_ref),
                 subject=entry.subject,
                 assignee=people.get(entry.assignee, entry.assignee) if entry.assignee else None,
-                due_date=None,
+                due_date=deadline(entry.handling_due, entry.due_date),
                 status=entry.status_code,
                 electronic=True,
                 inbox_id=entry.id,

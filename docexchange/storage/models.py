@@ -465,6 +465,11 @@ class InboxEntry(Base):
     #: Where the entry was when the sender asked for it back (restored if refused).
     status_before_take_back: Mapped[str | None] = mapped_column(String(2))
     assignee: Mapped[str | None] = mapped_column(String(64))
+    #: The leader's instruction on assigning (ý kiến chỉ đạo, NĐ 30 Điều 23) and the deadline
+    #: set then; the sender's own processing deadline (edXML DueDate) comes with the document.
+    instruction: Mapped[str | None] = mapped_column(String(1000))
+    handling_due: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
     #: The incoming register's number ("số đến"), given at acceptance (03): consecutive per
     #: unit and year, shared with paper received (NĐ 30 Điều 22); never given again.
     incoming_year: Mapped[int | None] = mapped_column(Integer)

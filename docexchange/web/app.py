@@ -12,13 +12,14 @@ from flask_wtf.csrf import CSRFProtect
 from docexchange import __version__
 from docexchange.domain.accounts import Role, mask_personal_ids
 from docexchange.domain.documents import DocumentState, Secrecy, SignatureKind
-from docexchange.domain.exchange import DeliveryState
-from docexchange.domain.timeutil import VN_TZ
+from docexchange.domain.exchange import DeliveryState, Status, deadline, is_overdue
+from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.errors import ConfigurationError, DocExchangeError
 from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, message_for
-from docexchange.services import directory
+from docexchange.services import directory, workload
 from docexchange.services.container import Services, build_services
 from docexchange.settings import Settings, load_settings
+from docexchange.storage.models import InboxEntry
 from docexchange.web.auth import install_auth
 from docexchange.web.blueprints import (
     api_v1,
@@ -164,8 +165,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 names[code] = directory.unit_name(db(), code)
             return names[code]
 
+        def handling(entry: InboxEntry) -> tuple[date | None, bool]:
+            """A received document's deadline, and whether it is overdue today (Vietnam)."""
+            due = deadline(entry.handling_due, entry.due_date)
+            return due, is_overdue(due, Status(entry.status_code), today_vn())
+
+        def arrivals_waiting() -> int:
+            """The menu's count of arrivals not yet accepted (once per request)."""
+            if "arrivals_waiting" not in g:
+                g.arrivals_waiting = workload.arrivals_waiting(db(), g.actor.unit_code)
+            return int(g.arrivals_waiting)
+
         return {
             "unit_name": unit_name,
+            "handling": handling,
+            "arrivals_waiting": arrivals_waiting,
             "version": __version__,
             "demo_mode": settings.demo_mode,
             "current_lang": _select_locale(),

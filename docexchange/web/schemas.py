@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import request
@@ -11,8 +12,9 @@ from flask import request
 from docexchange.domain.accounts import role_names
 from docexchange.domain.documents import download_name, number_text
 from docexchange.domain.edge import Input, parse_input
+from docexchange.domain.exchange import Status, deadline, is_overdue
 from docexchange.domain.json_input import parse_json
-from docexchange.domain.timeutil import VN_TZ
+from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
 from docexchange.i18n import message_for
@@ -251,6 +253,10 @@ def _verdict_summary(report: dict[str, Any]) -> dict[str, Any]:
     return asdict(ValidationReport.from_dict(report).summary())
 
 
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, Any]:
     """An inbox item (DESIGN.md §6 ``GET /inbox``); ``full`` adds the whole report."""
     out: dict[str, Any] = {
@@ -268,6 +274,13 @@ def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, A
         "assignee": entry.assignee,
         "incoming_number": entry.incoming_number,
         "incoming_year": entry.incoming_year,
+        "due_date": _iso(entry.due_date),
+        "instruction": entry.instruction,
+        "handling_due": _iso(entry.handling_due),
+        "deadline": _iso(deadline(entry.handling_due, entry.due_date)),
+        "overdue": is_overdue(
+            deadline(entry.handling_due, entry.due_date), Status(entry.status_code), today_vn()
+        ),
         "sha256": entry.pdf_sha256,
         "verification": _verdict_summary(entry.verification),
         "forwarded_by": entry.forwarded_by,

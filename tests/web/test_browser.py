@@ -477,6 +477,7 @@ def test_lists_become_cards_at_a_phones_width_and_roles_are_named(
             "/reports",
             "/registers/incoming",
             "/registers/outgoing",
+            "/",
         ]
         for index, path in enumerate(pages):
             if index:
@@ -487,7 +488,7 @@ def test_lists_become_cards_at_a_phones_width_and_roles_are_named(
             assert scroll <= width, (path, scroll, width)
             assert "Có lỗi" not in browser.find_element(By.TAG_NAME, "h1").text, path
             if os.environ.get("DX_SCREENSHOTS"):
-                name = path.strip("/").replace("/", "-") + "-390.png"
+                name = (path.strip("/").replace("/", "-") or "home") + "-390.png"
                 browser.save_screenshot(os.path.join(os.environ["DX_SCREENSHOTS"], name))
     finally:
         browser.set_window_size(1280, 900)

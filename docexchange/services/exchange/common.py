@@ -6,6 +6,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -73,6 +74,8 @@ class Source:
     urgency: str
     paper_copy: bool
     forwarded_by: str | None
+    #: The sender's processing deadline, if it set one.
+    due_date: date | None = None
 
 
 def source_of(session: Session, delivery: Delivery) -> Source:
@@ -93,6 +96,7 @@ def source_of(session: Session, delivery: Delivery) -> Source:
             urgency=document.urgency,
             paper_copy=document.paper_copy,
             forwarded_by=None,
+            due_date=document.due_date,
         )
     entry = session.get(InboxEntry, delivery.source_entry_id)
     if entry is None:  # impossible with the foreign key
@@ -110,6 +114,7 @@ def source_of(session: Session, delivery: Delivery) -> Source:
         urgency=entry.urgency,
         paper_copy=entry.paper_copy,
         forwarded_by=entry.recipient_code,
+        due_date=entry.due_date,
     )
 
 

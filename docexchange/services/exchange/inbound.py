@@ -147,6 +147,7 @@ def receive_edxml(
         number=(number_text(message.code_number, message.code_notation) or "")[:40] or None,
         paper_copy=message.business.paper,
         pdf_sha256=digest,
+        due_date=message.due_date,
     )
     if message.business.doc_type == 3:
         replaced = [

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.exchange import (
+    FINISHED,
     RECIPIENT_MOVES,
     SENDER_MOVES,
     DeliveryState,
@@ -48,12 +49,22 @@ logger = logging.getLogger(__name__)
 
 
 def list_inbox(
-    session: Session, *, actor: Actor, status: Status | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    status: Status | None = None,
+    overdue_on: date | None = None,
 ) -> Sequence[InboxEntry]:
-    """What arrived for the actor's unit: urgent first, newest first."""
+    """What arrived for the actor's unit: urgent first, newest first; with ``overdue_on``,
+    only what is past its deadline that day and not finished."""
     query = select(InboxEntry).where(InboxEntry.recipient_code == actor.unit_code)
     if status is not None:
         query = query.where(InboxEntry.status_code == status.value)
+    if overdue_on is not None:
+        query = query.where(
+            func.coalesce(InboxEntry.handling_due, InboxEntry.due_date) < overdue_on,
+            InboxEntry.status_code.not_in([s.value for s in FINISHED]),
+        )
     return session.scalars(
         query.order_by(InboxEntry.urgency_rank, InboxEntry.received_at.desc()).limit(500)
     ).all()
@@ -146,12 +157,15 @@ def change_status(
     actor: Actor,
     reason: str | None = None,
     assignee: str | None = None,
+    instruction: str | None = None,
+    due_date: date | None = None,
     peers: PeerDirectory | None = None,
 ) -> Status:
     """Move a delivery on: the recipient (02, 03, 04, 05, 06, 15, 16) or the sender (13).
 
     ``item_id`` is an inbox entry of the actor's unit, or a delivery the actor's unit sent.
-    Returned documents need a reason; an assignment names a person of the receiving unit.
+    Returned documents need a reason; an assignment names a person of the receiving unit,
+    with the leader's ``instruction`` and the day it is ``due_date`` (not before today).
     A request to a recipient on a peer server (one of ``peers``) travels as a status message;
     its answer (15 or 16) comes back the same way.
 
@@ -177,7 +191,11 @@ def change_status(
             )
             if person is None:
                 raise invalid_field("assignee", "reason_person_of_unit", code=entry.recipient_code)
+            if due_date is not None and due_date < today_vn(now):
+                raise invalid_field("due_date", "reason_not_in_past")
             entry.assignee = person.username
+            entry.instruction = instruction.strip()[:1000] if instruction else None
+            entry.handling_due = due_date
         if status is Status.ACCEPTED and entry.incoming_number is None:
             # Registered on acceptance, in the year it is accepted (Vietnam time).
             entry.incoming_year = today_vn(now).year
@@ -226,7 +244,15 @@ def change_status(
         actor=actor.username,
         action="delivery.status",
         target=entry.id,
-        details={"code": status.value, "reason": note},
+        details={
+            "code": status.value,
+            "reason": note,
+            **(
+                {"assignee": entry.assignee, "due_date": str(entry.handling_due or "")}
+                if status is Status.ASSIGNED
+                else {}
+            ),
+        },
     )
     session.commit()
     return status

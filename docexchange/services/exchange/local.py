@@ -71,6 +71,7 @@ def _arrive(session: Session, delivery: Delivery, source: Source, report: Valida
         number=source.number,
         paper_copy=source.paper_copy,
         pdf_sha256=source.sha256,
+        due_date=source.due_date,
     )
     if source.replaces_id is not None:
         mark_replaced(

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from docexchange.domain.accounts import Role
 from docexchange.domain.edge import parse_input
 from docexchange.domain.inputs import ForwardBody, ListQuery, ReasonBody, StatusBody
+from docexchange.domain.timeutil import today_vn
 from docexchange.errors import DocExchangeError
 from docexchange.services import exchange
 from docexchange.storage.models import User
@@ -27,7 +28,12 @@ logger = logging.getLogger(__name__)
 @bp.get("/inbox")
 def inbox() -> str:
     """What arrived for the unit, urgent first."""
-    entries = exchange.list_inbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
+    entries = exchange.list_inbox(
+        db(),
+        actor=current_actor(),
+        status=(query := parse_query(ListQuery)).status,
+        overdue_on=today_vn() if query.overdue else None,
+    )
     return render_template("exchange/inbox.html", entries=entries)
 
 
@@ -98,6 +104,8 @@ def status(item_id: str) -> WerkzeugResponse:
                 peers=services().peers,
                 reason=move.reason,
                 assignee=move.assignee,
+                instruction=move.instruction,
+                due_date=move.due_date,
             )
         except DocExchangeError as exc:
             db().rollback()

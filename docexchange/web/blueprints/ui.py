@@ -10,9 +10,10 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from docexchange.domain.accounts import Role
+from docexchange.domain.timeutil import today_vn
 from docexchange.errors import DocExchangeError, Forbidden
 from docexchange.i18n import LOCALES
-from docexchange.services import accounts, directory, tokens, trust
+from docexchange.services import accounts, directory, tokens, trust, workload
 from docexchange.services.authz import ancestors
 from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import current_actor, db, services
@@ -76,7 +77,14 @@ def home() -> str:
     actor = current_actor()
     unit = directory.get_unit(db(), actor.unit_code)
     user = accounts.get_user(db(), actor.username)
-    return render_template("home.html", unit=unit, user=user)
+    today = today_vn()
+    return render_template(
+        "home.html",
+        unit=unit,
+        user=user,
+        queues=workload.queues(db(), actor=actor, today=today),
+        due=workload.my_deadlines(db(), actor=actor, today=today),
+    )
 
 
 @bp.get("/directory")

@@ -7,6 +7,7 @@ import logging
 from flask import Response, jsonify, request
 
 from docexchange.domain.inputs import ForwardBody, ListQuery, ReasonBody, SendBody, StatusBody
+from docexchange.domain.timeutil import today_vn
 from docexchange.services import (
     exchange,
 )
@@ -102,7 +103,12 @@ def exchange_edxml() -> Response:
 @bp.get("/inbox")
 def inbox() -> Response:
     """What arrived for the caller's unit (``?status=``), urgent first."""
-    entries = exchange.list_inbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
+    entries = exchange.list_inbox(
+        db(),
+        actor=current_actor(),
+        status=(query := parse_query(ListQuery)).status,
+        overdue_on=today_vn() if query.overdue else None,
+    )
     return _items([inbox_entry_to_dict(e) for e in entries])
 
 
@@ -142,6 +148,8 @@ def delivery_status(item_id: str) -> Response:
         peers=services().peers,
         reason=body.reason or body.note,
         assignee=body.assignee,
+        instruction=body.instruction,
+        due_date=body.due_date,
     )
     return jsonify({"delivery_id": item_id, "status_code": code.value})
 

@@ -95,7 +95,8 @@ def signature_coverage() -> Response:
     return jsonify(coverage_to_dict(coverage))
 
 
-@bp.get("/registers/<any(incoming, outgoing):kind>")
+@bp.get("/registers/incoming", defaults={"kind": "incoming"})
+@bp.get("/registers/outgoing", defaults={"kind": "outgoing"})
 def register(kind: str) -> Response:
     """The incoming or outgoing register (``?unit=&year=&from=&to=&format=json|xlsx|pdf``):
     incoming in the order of its numbers (electronic arrivals accepted, paper received);
