@@ -291,6 +291,8 @@ FIELD_LABELS: dict[str, str] = {
     "active": N_("only units in force today"),
     "algorithm": N_("key algorithm"),
     "assignee": N_("assignee"),
+    "instruction": N_("instruction"),
+    "overdue": N_("overdue only"),
     "at": N_("moment of checking"),
     "certificate_chain": N_("certificate chain"),
     "certificate_pem": N_("certificate"),

@@ -323,3 +323,43 @@ def test_a_forward_as_edxml_keeps_the_issuer_and_names_both_hops(
     assert isinstance(revocation, edxml.DocumentPackage)
     assert (revocation.business.doc_type, revocation.business.reason) == (1, "Sai thể thức")
     assert revocation.attachments == ()
+
+
+def test_forwarding_to_a_commune_that_has_the_document_creates_nothing_and_says_so(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """The province sent to the district and to Chân Mộng; the district forwards to both
+    communes: only Minh Lương gets it, Chân Mộng is listed as having it already."""
+    _send(client, as_user, [DISTRICT, CHAN_MONG])
+    assert exchange.deliver_pending(services).delivered == 2
+    district = as_user("dh.vanthu")
+    entry = _only_entry(client, district)
+    assert _move(client, district, entry["delivery_id"], "03").status_code == 200
+
+    from tests.web.test_ui import _csrf, _login
+
+    _login(client, "dh.vanthu")
+    page = client.get(f"/inbox/{entry['delivery_id']}").get_data(as_text=True)
+    assert (
+        f'value="{CHAN_MONG}" disabled> UBND xã Chân Mộng' in page and "đã có văn bản này" in page
+    )
+    assert f'value="{MINH_LUONG}"> UBND xã Minh Lương' in page
+
+    forwarded = _forward(client, district, entry["delivery_id"], [f"children:{DISTRICT}"])
+    assert forwarded.status_code == 202
+    body = forwarded.get_json()
+    assert [d["recipient_code"] for d in body["deliveries"]] == [MINH_LUONG]
+    assert body["already_received"] == [{"code": CHAN_MONG, "name": "UBND xã Chân Mộng"}]
+    assert exchange.deliver_pending(services).delivered == 1
+    only = _only_entry(client, as_user("cm.vanthu"))
+    assert only["forwarded_by"] is None  # the province's own delivery, once
+    # Again, on the page: nothing new, and the page says who has it already.
+    moved = client.post(
+        f"/inbox/{entry['delivery_id']}/forward",
+        data={"csrf_token": _csrf(page), "unit": [CHAN_MONG]},
+        follow_redirects=True,
+    )
+    assert "Không gửi lại cho các đơn vị đã có văn bản: UBND xã Chân Mộng." in moved.get_data(
+        as_text=True
+    )
+    assert client.get("/api/v1/inbox", headers=as_user("cm.vanthu")).get_json()["items"] == [only]

@@ -23,7 +23,7 @@ arrives, flagged, so the clerk can return it (02) with a reason.
 from __future__ import annotations
 
 from docexchange.domain.exchange import DELIVERY_RETRY
-from docexchange.services.exchange.common import WorkResult, get_inbox_entry
+from docexchange.services.exchange.common import WorkResult, get_inbox_entry, holders
 from docexchange.services.exchange.inbound import receive_edxml
 from docexchange.services.exchange.inbox import (
     allowed_moves,
@@ -39,6 +39,7 @@ from docexchange.services.exchange.packages import delivery_package, edxml_packa
 from docexchange.services.exchange.revocation import revoke_document
 from docexchange.services.exchange.routes import Route, exchange_overview, retry_failed
 from docexchange.services.exchange.sending import (
+    Forwarded,
     OutboxItem,
     deliveries_of,
     forward_entry,
@@ -49,6 +50,7 @@ from docexchange.services.exchange.verdicts import verdict_for
 
 __all__ = [
     "MAX_ATTEMPTS",
+    "Forwarded",
     "OutboxItem",
     "Route",
     "WorkResult",
@@ -64,6 +66,7 @@ __all__ = [
     "forward_targets",
     "forwarded_from",
     "get_inbox_entry",
+    "holders",
     "list_inbox",
     "list_outbox",
     "receive_edxml",

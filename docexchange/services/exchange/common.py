@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.documents import number_text
@@ -189,3 +189,34 @@ def back_off(session: Session, ids: Sequence[str], error: str) -> WorkResult:
             retried += 1
     session.commit()
     return WorkResult(0, retried, failed)
+
+
+def holders(session: Session, entry: InboxEntry, codes: Collection[str]) -> set[str]:
+    """Which of ``codes`` hold the document of ``entry`` already, or have it on its way: an
+    inbox entry of the same document, or a delivery of it (from its issuer here, or forwarded
+    by any unit) not given up or withdrawn."""
+    if not codes:
+        return set()
+    held = set(
+        session.scalars(
+            select(InboxEntry.recipient_code).where(
+                InboxEntry.document_ref == entry.document_ref,
+                InboxEntry.recipient_code.in_(codes),
+            )
+        )
+    )
+    routes: list[ColumnElement[bool]] = [
+        Delivery.source_entry_id.in_(
+            select(InboxEntry.id).where(InboxEntry.document_ref == entry.document_ref)
+        )
+    ]
+    if entry.source_document_id is not None:
+        routes.append(Delivery.document_id == entry.source_document_id)
+    on_the_way = session.scalars(
+        select(Delivery.recipient_code).where(
+            or_(*routes),
+            Delivery.recipient_code.in_(codes),
+            Delivery.state.not_in([DeliveryState.FAILED, DeliveryState.REVOKED]),
+        )
+    )
+    return held | set(on_the_way)

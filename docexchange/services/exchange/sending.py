@@ -29,6 +29,7 @@ from docexchange.services.exchange.common import (
     FORWARDABLE,
     check_not_frozen,
     get_inbox_entry,
+    holders,
     new_id,
     number_of,
 )
@@ -197,13 +198,23 @@ def _queue(
     return rows
 
 
+@dataclass(frozen=True)
+class Forwarded:
+    """What a forward did: the entry's forward deliveries, and the units left out because
+    they have the document already (directly or by another route)."""
+
+    deliveries: list[Delivery]
+    already_received: list[Unit]
+
+
 def forward_entry(
     session: Session, entry_id: str, *, actor: Actor, recipients: Sequence[str]
-) -> list[Delivery]:
+) -> Forwarded:
     """Clerk: forward a received document to units under the actor's own (a district to its
     communes). The signed file travels unchanged and is verified again on arrival.
 
-    Forwarding again to a unit that already has it creates nothing for that unit.
+    A unit that already has the document, or has it on its way (from its issuer, or by any
+    unit's forward), gets nothing again: it is listed in ``already_received``.
 
     :raises NotFound: ``delivery_not_found``.
     :raises Conflict: ``forward_not_accepted`` (accept it first).
@@ -225,9 +236,10 @@ def forward_entry(
     done = set(
         session.scalars(select(Delivery.recipient_code).where(Delivery.source_entry_id == entry.id))
     )
+    held = holders(session, entry, [u.code for u in units if u.code not in done])
     rows = _queue(
         session,
-        [u for u in units if u.code not in done],
+        [u for u in units if u.code not in done and u.code not in held],
         from_code=entry.recipient_code,
         urgency=entry.urgency,
         source_entry_id=entry.id,
@@ -237,16 +249,19 @@ def forward_entry(
         actor=actor.username,
         action="delivery.forward",
         target=entry.id,
-        details={"recipients": [r.recipient_code for r in rows][:50], "count": len(rows)},
+        details={
+            "recipients": [r.recipient_code for r in rows][:50],
+            "count": len(rows),
+            "already_received": sorted(held)[:50],
+        },
     )
     session.commit()
-    return list(
-        session.scalars(
-            select(Delivery)
-            .where(Delivery.source_entry_id == entry.id)
-            .order_by(Delivery.recipient_code)
-        )
+    deliveries = session.scalars(
+        select(Delivery)
+        .where(Delivery.source_entry_id == entry.id)
+        .order_by(Delivery.recipient_code)
     )
+    return Forwarded(list(deliveries), [u for u in units if u.code in held])
 
 
 def deliveries_of(session: Session, document_id: str) -> Sequence[Delivery]:

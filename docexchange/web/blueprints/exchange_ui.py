@@ -65,7 +65,8 @@ def entry(entry_id: str) -> str:
         moves=moves,
         people=people,
         forwarded=exchange.forwarded_from(db(), found),
-        forward_to=exchange.forward_targets(db(), found, actor=actor),
+        forward_to=(targets := exchange.forward_targets(db(), found, actor=actor)),
+        holding=exchange.holders(db(), found, [u.code for u in targets]),
         form=FlaskForm(),
     )
 
@@ -159,7 +160,10 @@ def forward(entry_id: str) -> WerkzeugResponse:
             flash(localized(exc), "error")
         else:
             notify_worker()
-            flash(str(len(sent)), "forwarded")
+            flash(str(len(sent.deliveries)), "forwarded")
+            if sent.already_received:
+                names = ", ".join(u.name for u in sent.already_received)
+                flash(names, "already_received")
     return redirect(url_for("exchange_ui.entry", entry_id=entry_id))
 
 

@@ -66,11 +66,18 @@ def revoke_document(document_id: str) -> Response:
 def forward_entry(entry_id: str) -> tuple[Response, int]:
     """Clerk: forward an accepted document to units below, ``{recipients}`` (codes or
     selectors such as ``children:<code>``); the signed file travels unchanged."""
-    deliveries = exchange.forward_entry(
+    forwarded = exchange.forward_entry(
         db(), entry_id, actor=current_actor(), recipients=parse_body(ForwardBody).recipients
     )
     notify_worker()
-    return jsonify({"deliveries": [delivery_to_dict(d) for d in deliveries]}), 202
+    return jsonify(
+        {
+            "deliveries": [delivery_to_dict(d) for d in forwarded.deliveries],
+            "already_received": [
+                {"code": u.code, "name": u.name} for u in forwarded.already_received
+            ],
+        }
+    ), 202
 
 
 @bp.get("/documents/<document_id>/edxml")
