@@ -188,6 +188,7 @@ def held_role(session: Session, username: str, unit_code: str, role: Role, at: d
 
 def set_roles(session: Session, username: str, roles: frozenset[Role], *, actor: Actor) -> User:
     """Admin: replace a user's roles; the role history keeps the old ones with their dates.
+    The user's sessions and API tokens end (they were granted under the old roles).
 
     :raises InvalidInput: ``invalid_role`` or ``invalid_field``.
     :raises NotFound: ``user_not_found``.
@@ -201,6 +202,7 @@ def set_roles(session: Session, username: str, roles: frozenset[Role], *, actor:
     user.roles = [UserRole(role=r.value) for r in sorted(wanted)]
     session.flush()
     sync_role_history(session, user)
+    _revoke_all(session, user.id)  # signed in with the old roles: every session ends
     audit.record(
         session,
         actor=actor.username,

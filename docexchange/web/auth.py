@@ -1,8 +1,10 @@
 """Default-deny authentication: every endpoint needs a user unless it is listed public.
 
 API calls authenticate with ``Authorization: Bearer <token>``; pages with the signed session
-cookie set at login. CSRF protection covers every form; only the API blueprint, which never
-reads cookies, is exempt.
+cookie set at login, which carries a token of the same kind: the session lives on the server,
+so signing out, an admin's ``revoke-tokens``, a role change, a new password or deactivation
+end it at once, wherever the cookie was copied to. CSRF protection covers every form; only
+the API blueprint, which never reads cookies, is exempt.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from werkzeug.wrappers import Response
 from docexchange.errors import Unauthorized
 from docexchange.services import accounts
 from docexchange.storage.models import User
-from docexchange.web.context import db
+from docexchange.web.context import db, services
 
 __all__ = ["PUBLIC_ENDPOINTS", "install_auth", "sign_in_ui", "sign_out_ui"]
 
@@ -33,7 +35,8 @@ PUBLIC_ENDPOINTS = frozenset(
 #: Blueprints that are public as a whole: the demo CA's CRL, OCSP and TSA.
 PUBLIC_BLUEPRINTS = frozenset({"pki_http"})
 
-SESSION_USER = "user_id"
+#: The session cookie's key for the session's token (the key, not a secret).
+SESSION_TOKEN = "token"  # noqa: S105
 
 
 def _bearer_token() -> str | None:
@@ -55,12 +58,17 @@ def _authenticate_api() -> None:
 
 
 def _authenticate_ui() -> Response | None:
-    user_id = session.get(SESSION_USER)
-    user = db().get(User, user_id) if isinstance(user_id, int) else None
-    if user is None or not user.active:
-        session.pop(SESSION_USER, None)
+    token = session.get(SESSION_TOKEN)
+    try:
+        if not isinstance(token, str):
+            raise Unauthorized("authentication_required")
+        user = accounts.resolve_token(db(), token)
+    except Unauthorized:
+        db().rollback()
+        session.pop(SESSION_TOKEN, None)
         return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
     g.actor = accounts.actor_for(user)
+    g.ui_token = token
     db().commit()  # end the read, so a long request holds no transaction open
     return None
 
@@ -85,16 +93,20 @@ def install_auth(app: Flask) -> None:
 
 def sign_in_ui(user: User) -> None:
     """Start a fresh UI session for ``user`` (the old session content is dropped)."""
+    issued = accounts.issue_token(db(), user, ttl_seconds=services().settings.token_ttl_seconds)
     lang = session.get("lang")
     session.clear()
-    session[SESSION_USER] = user.id
+    session[SESSION_TOKEN] = issued.token
     if lang:
         session["lang"] = lang
     session.permanent = True
 
 
 def sign_out_ui() -> None:
-    """End the UI session but keep the chosen language."""
+    """End the UI session on the server (its token revoked) but keep the chosen language."""
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str) and g.get("actor") is not None:
+        accounts.revoke_token(db(), token, actor=g.actor)
     lang = session.get("lang")
     session.clear()
     if lang:
