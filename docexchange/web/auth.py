@@ -68,7 +68,6 @@ def _authenticate_ui() -> Response | None:
         session.pop(SESSION_TOKEN, None)
         return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
     g.actor = accounts.actor_for(user)
-    g.ui_token = token
     db().commit()  # end the read, so a long request holds no transaction open
     return None
 

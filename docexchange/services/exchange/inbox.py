@@ -196,16 +196,16 @@ def change_status(
             entry.assignee = person.username
             entry.instruction = instruction.strip()[:1000] if instruction else None
             entry.handling_due = due_date
-        if status is Status.ACCEPTED and entry.incoming_number is None:
-            # Registered on acceptance, in the year it is accepted (Vietnam time).
-            entry.incoming_year = today_vn(now).year
-            entry.incoming_number = next_number(
-                session, entry.recipient_code, entry.incoming_year, INCOMING_SERIES
-            )
         before = Status(entry.status_before_take_back) if entry.status_before_take_back else None
         entry.status_code = check_move(
             Status(entry.status_code), status, before_take_back=before
         ).value
+        if status is Status.ACCEPTED and entry.incoming_number is None:
+            # Registered once the move is allowed, in the year it is accepted (Vietnam time).
+            entry.incoming_year = today_vn(now).year
+            entry.incoming_number = next_number(
+                session, entry.recipient_code, entry.incoming_year, INCOMING_SERIES
+            )
         if status in (Status.TAKE_BACK_AGREED, Status.TAKE_BACK_REFUSED):
             entry.status_before_take_back = None
     else:
