@@ -15,7 +15,6 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from docexchange.domain.accounts import Role
 from docexchange.domain.documents import (
     DocumentState,
     Secrecy,
@@ -24,12 +23,12 @@ from docexchange.domain.documents import (
     number_text,
 )
 from docexchange.domain.exchange import Status, deadline
-from docexchange.domain.reports import Direction
+from docexchange.domain.reports import Direction, Scope
 from docexchange.domain.timeutil import VN_TZ
-from docexchange.errors import Forbidden
 from docexchange.services import directory
 from docexchange.services.accounts import names_in_unit
-from docexchange.services.authz import Actor, is_in_subtree
+from docexchange.services.authz import Actor
+from docexchange.services.reports.ratio import _check_access
 from docexchange.storage.models import Delivery, Document, InboxEntry, PaperRecord
 
 #: What the register says of each status (Vietnamese, as the office files it).
@@ -77,16 +76,6 @@ class IncomingRegister:
     unit_name: str
     year: int
     rows: tuple[IncomingRow, ...]
-
-
-def _check_access(session: Session, actor: Actor, code: str) -> None:
-    """A unit's own people read its register; leaders and auditors their subtree's; admins
-    every one."""
-    if actor.has(Role.ADMIN) or code == actor.unit_code:
-        return
-    if actor.has(Role.SIGNER, Role.AUDITOR) and is_in_subtree(session, code, actor.unit_code):
-        return
-    raise Forbidden("unit_forbidden", code=code)
 
 
 def _incoming_rows(session: Session, code: str, year: int) -> list[IncomingRow]:
@@ -300,7 +289,8 @@ def register_of(
     :raises Forbidden: ``unit_forbidden``.
     """
     code = unit or actor.unit_code
-    _check_access(session, actor, code)
+    # Who may read a unit's register is who may read its reports for that unit alone.
+    _check_access(session, actor, code, Scope.SELF)
     name = directory.unit_name(session, code)
 
     def within(day: date) -> bool:

@@ -6,15 +6,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import DocumentState
-from docexchange.domain.exchange import FINISHED, Status
+from docexchange.domain.exchange import Status
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.services.authz import Actor
 from docexchange.services.documents import signing_queue
+from docexchange.services.exchange.common import deadline_column, not_finished
 from docexchange.storage.models import Document, InboxEntry
 
 #: How far ahead the digest looks for deadlines (today counts as the first day).
@@ -30,14 +31,6 @@ class Queues:
     to_sign: int | None  #: signers: their signing queue
     to_issue: int | None  #: clerks: signed, waiting for a number
     overdue: int  #: past the deadline and not finished
-
-
-def _deadline() -> ColumnElement[date]:
-    return func.coalesce(InboxEntry.handling_due, InboxEntry.due_date)
-
-
-def _open() -> ColumnElement[bool]:
-    return InboxEntry.status_code.not_in([s.value for s in FINISHED])
 
 
 def arrivals_waiting(session: Session, unit_code: str) -> int:
@@ -75,8 +68,8 @@ def queues(session: Session, *, actor: Actor, today: date) -> Queues:
         .select_from(InboxEntry)
         .where(
             InboxEntry.recipient_code == unit,
-            _deadline() < today,
-            _open(),
+            deadline_column() < today,
+            not_finished(),
             InboxEntry.revoked_at.is_(None),
         )
     )
@@ -117,11 +110,11 @@ def my_deadlines(session: Session, *, actor: Actor, today: date) -> Sequence[Due
         .where(
             InboxEntry.recipient_code == actor.unit_code,
             InboxEntry.assignee == actor.username,
-            _open(),
+            not_finished(),
             InboxEntry.revoked_at.is_(None),
-            _deadline() <= horizon,
+            deadline_column() <= horizon,
         )
-        .order_by(_deadline(), InboxEntry.received_at)
+        .order_by(deadline_column(), InboxEntry.received_at)
         .limit(200)
     ).all()
     found = []

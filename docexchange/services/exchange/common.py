@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.documents import number_text
-from docexchange.domain.exchange import DELIVERY_RETRY, DeliveryState, Status
+from docexchange.domain.exchange import DELIVERY_RETRY, FINISHED, DeliveryState, Status
 from docexchange.envelopes import edxml
 from docexchange.errors import Conflict, Gone, NotFound
 from docexchange.services.authz import Actor
@@ -220,3 +220,14 @@ def holders(session: Session, entry: InboxEntry, codes: Collection[str]) -> set[
         )
     )
     return held | set(on_the_way)
+
+
+def deadline_column() -> ColumnElement[date]:
+    """An inbox entry's deadline in SQL: the one set on assigning, else the sender's
+    (:func:`docexchange.domain.exchange.deadline`)."""
+    return func.coalesce(InboxEntry.handling_due, InboxEntry.due_date)
+
+
+def not_finished() -> ColumnElement[bool]:
+    """An inbox entry whose handling has not ended (SQL)."""
+    return InboxEntry.status_code.not_in([s.value for s in FINISHED])

@@ -6,12 +6,11 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.exchange import (
-    FINISHED,
     RECIPIENT_MOVES,
     SENDER_MOVES,
     DeliveryState,
@@ -28,7 +27,9 @@ from docexchange.services.container import Services
 from docexchange.services.exchange.common import (
     FORWARDABLE,
     check_not_frozen,
+    deadline_column,
     get_inbox_entry,
+    not_finished,
     organs,
     source_of,
 )
@@ -62,8 +63,8 @@ def list_inbox(
         query = query.where(InboxEntry.status_code == status.value)
     if overdue_on is not None:
         query = query.where(
-            func.coalesce(InboxEntry.handling_due, InboxEntry.due_date) < overdue_on,
-            InboxEntry.status_code.not_in([s.value for s in FINISHED]),
+            deadline_column() < overdue_on,
+            not_finished(),
         )
     return session.scalars(
         query.order_by(InboxEntry.urgency_rank, InboxEntry.received_at.desc()).limit(500)
