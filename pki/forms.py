@@ -30,6 +30,7 @@ __all__ = [
     "TextField",
     "add_text_fields",
     "fill_text_fields",
+    "text_fields",
     "text_fields_in",
 ]
 
@@ -216,7 +217,11 @@ def text_fields_in(data: bytes) -> dict[str, str]:
 
     :raises ValueError: the form is not a dictionary, or its fields not an array.
     """
-    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    return text_fields(PdfFileReader(io.BytesIO(data), strict=False))
+
+
+def text_fields(reader: PdfFileReader) -> dict[str, str]:
+    """:func:`text_fields_in` of a file already read."""
     found: dict[str, str] = {}
     for field in _fields(reader.root):
         if _get(field, "/FT", None) == "/Tx":

@@ -100,7 +100,7 @@ def sign_batch(
                     raise TokenError("the batch's certificate was revoked during the batch")
                 signed = sign_with(
                     signer,
-                    services.blobs.get(prepared.seen),
+                    prepared.data,
                     document_id=prepared.document.id,
                     services=services,
                     field_name=prepared.field_name,

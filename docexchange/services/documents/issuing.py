@@ -31,7 +31,7 @@ from docexchange.services.documents.signing import (
     _record_signature,
     _signed_bytes,
 )
-from docexchange.services.documents.stamps import issue_fill, seal_placement
+from docexchange.services.documents.stamps import issue_fill, read_pdf, seal_placement
 from docexchange.services.keys import unit_token_label
 from docexchange.services.numbering import next_number
 from docexchange.storage.base import utcnow
@@ -80,7 +80,8 @@ def issue_document(
     current = services.blobs.get(document.current_sha256)
     # The number and date go into the document's own "Số:" and "ngày … tháng … năm" gaps
     # when the leader's revision laid fields there; otherwise the seal's text carries them.
-    form, number_in_text = issue_fill(current, number, today)
+    read = read_pdf(current)
+    form, number_in_text = issue_fill(read, number, today)
     seal = services.blobs.get(unit.seal_image_sha256) if unit.seal_image_sha256 else None
     if seal is not None:
         # Under a seal image, at most two short lines, in a band of their own.
@@ -105,7 +106,7 @@ def issue_document(
         location=unit.code,
         appearance=appearance,
         placement=seal_placement(
-            current,
+            read,
             document,
             with_image=seal is not None,
             text_lines=len(lines),

@@ -169,6 +169,7 @@ class Prepared:
 
     document: Document
     seen: str
+    data: bytes  #: the file at ``seen``, read once for the layout and the signature
     field_name: str
     appearance: Appearance
     placement: Placement
@@ -187,8 +188,9 @@ def prepare_personal(
     """
     document = get_document(session, document_id, actor=actor)
     _check_signable(document, actor)
+    data = services.blobs.get(document.current_sha256)
     layout = personal_layout(
-        services.blobs.get(document.current_sha256),
+        data,
         document,
         position=actor.position,
         name=actor.full_name,
@@ -197,6 +199,7 @@ def prepare_personal(
     return Prepared(
         document=document,
         seen=document.current_sha256,
+        data=data,
         field_name=_field_name(document, SignatureKind.PERSONAL),
         appearance=_personal_appearance(actor, _signature_image(actor, services)),
         placement=layout.placement,
@@ -261,7 +264,7 @@ def sign_document(
     session.commit()  # end the read; nothing is held while the token signs
     signed, certificate_der = _signed_bytes(
         session,
-        services.blobs.get(prepared.seen),
+        prepared.data,
         document_id=prepared.document.id,
         services=services,
         actor=actor,

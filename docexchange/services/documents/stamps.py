@@ -22,7 +22,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from docexchange.domain.documents import date_parts, format_number
 from docexchange.services.container import Services
 from docexchange.storage.models import Document
-from pki.forms import Align, FormChange, TextField, text_fields_in
+from pki.forms import Align, FormChange, TextField, text_fields, text_fields_in
 from pki.layout import PageText, find_date, find_number, find_signature_block
 from pki.pdf import PdfRefused
 from pki.signing import Placement
@@ -42,6 +42,8 @@ DATE_FIELDS = ("NgayBanHanh", "ThangBanHanh", "NamBanHanh")
 #: How many pages from the end are searched for the signature block (an appendix may follow).
 _PAGES_SEARCHED = 4
 _SEAL_GAP = 6.0
+#: What reading an (inspected) file's form or widgets may still raise on odd structures.
+_UNREADABLE = (PdfError, ValueError, KeyError, TypeError)
 
 
 def on_page(placement: Placement, document: Document) -> Placement:
@@ -86,7 +88,7 @@ def _number_and_date_fields(data: bytes, first: PageText) -> FormChange | None:
     signature laid them already."""
     try:
         existing = text_fields_in(data)
-    except (PdfError, ValueError, KeyError, TypeError):
+    except _UNREADABLE:
         return None
     add: list[TextField] = []
     number = find_number(first)
@@ -100,12 +102,23 @@ def _number_and_date_fields(data: bytes, first: PageText) -> FormChange | None:
     return FormChange(add=tuple(add)) if add else None
 
 
-def issue_fill(data: bytes, number: int, day: date) -> tuple[FormChange | None, bool]:
+def read_pdf(data: bytes) -> PdfFileReader | None:
+    """``data`` read once for :func:`issue_fill` and :func:`seal_placement` (``None`` if it
+    cannot be: then neither finds anything and the fixed places serve)."""
+    try:
+        return PdfFileReader(io.BytesIO(data), strict=False)
+    except _UNREADABLE:
+        return None
+
+
+def issue_fill(
+    reader: PdfFileReader | None, number: int, day: date
+) -> tuple[FormChange | None, bool]:
     """The values the issuing revision writes into the document's own fields, and whether
     the number is among them (if not, the seal's text carries it)."""
     try:
-        existing = text_fields_in(data)
-    except (PdfError, ValueError, KeyError, TypeError):
+        existing = text_fields(reader) if reader is not None else {}
+    except _UNREADABLE:
         return None, False
     values = dict(zip(DATE_FIELDS, date_parts(day), strict=True))
     values[NUMBER_FIELD] = format_number(number)
@@ -115,14 +128,19 @@ def issue_fill(data: bytes, number: int, day: date) -> tuple[FormChange | None, 
 
 
 def seal_placement(
-    data: bytes, document: Document, *, with_image: bool, text_lines: int, font_size: int
+    reader: PdfFileReader | None,
+    document: Document,
+    *,
+    with_image: bool,
+    text_lines: int,
+    font_size: int,
 ) -> Placement:
     """Where the organisation's signature goes: next to the last personal signature.
 
     With a seal image, a square overlapping the left third of the personal signature (and a
     band under it for ``text_lines``); without one, a text box at its left, or under it.
     """
-    personal = _last_personal_widget(data, document.pages)
+    personal = _last_personal_widget(reader, document.pages) if reader is not None else None
     if personal is None:
         return on_page(SEAL_OVER_SIGNATURE_BOX if with_image else SEAL_BOX, document)
     page, (x0, y0, x1, y1) = personal
@@ -144,11 +162,10 @@ def seal_placement(
 
 
 def _last_personal_widget(
-    data: bytes, pages: int
+    reader: PdfFileReader, pages: int
 ) -> tuple[int, tuple[float, float, float, float]] | None:
     """Page (0-based) and box of the last signature field holding a signature."""
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
         signatures = reader.embedded_signatures
         if not signatures:
             return None
@@ -167,6 +184,6 @@ def _last_personal_widget(
             found = reader.find_page_for_modification(index)[0]  # type: ignore[no-untyped-call]
             if found.idnum == page_ref.idnum:
                 return index, box
-    except (PdfError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+    except (*_UNREADABLE, AttributeError, IndexError):
         return None
     return None
