@@ -12,12 +12,13 @@ from flask_wtf.csrf import CSRFProtect
 from docexchange import __version__
 from docexchange.domain.accounts import Role, mask_personal_ids
 from docexchange.domain.documents import DocumentState, Secrecy, SignatureKind
-from docexchange.domain.exchange import DeliveryState, Status, deadline, is_overdue
+from docexchange.domain.exchange import DeliveryState
 from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.errors import ConfigurationError, DocExchangeError
 from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, message_for
 from docexchange.services import directory, workload
 from docexchange.services.container import Services, build_services
+from docexchange.services.exchange.common import handling_of
 from docexchange.settings import Settings, load_settings
 from docexchange.storage.models import InboxEntry
 from docexchange.web.auth import install_auth
@@ -167,8 +168,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
         def handling(entry: InboxEntry) -> tuple[date | None, bool]:
             """A received document's deadline, and whether it is overdue today (Vietnam)."""
-            due = deadline(entry.handling_due, entry.due_date)
-            return due, is_overdue(due, Status(entry.status_code), today_vn())
+            return handling_of(entry, today_vn())
 
         def arrivals_waiting() -> int:
             """The menu's count of arrivals not yet accepted (once per request)."""

@@ -12,7 +12,6 @@ from flask import request
 from docexchange.domain.accounts import role_names
 from docexchange.domain.documents import download_name, number_text
 from docexchange.domain.edge import Input, parse_input
-from docexchange.domain.exchange import Status, deadline, is_overdue
 from docexchange.domain.json_input import parse_json
 from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.domain.units import parse_code
@@ -22,6 +21,7 @@ from docexchange.services import directory
 from docexchange.services.authz import role_set
 from docexchange.services.documents import BatchOutcome
 from docexchange.services.exchange import OutboxItem
+from docexchange.services.exchange.common import handling_of
 from docexchange.services.registers import IncomingRegister, OutgoingRegister
 from docexchange.services.reports import Coverage, CoverageRow, RatioReport, UnitFigures
 from docexchange.storage.models import (
@@ -259,6 +259,7 @@ def _iso(day: date | None) -> str | None:
 
 def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, Any]:
     """An inbox item (DESIGN.md §6 ``GET /inbox``); ``full`` adds the whole report."""
+    due, overdue = handling_of(entry, today_vn())
     out: dict[str, Any] = {
         "delivery_id": entry.id,
         "document_id": entry.document_ref,
@@ -277,10 +278,8 @@ def inbox_entry_to_dict(entry: InboxEntry, *, full: bool = False) -> dict[str, A
         "due_date": _iso(entry.due_date),
         "instruction": entry.instruction,
         "handling_due": _iso(entry.handling_due),
-        "deadline": _iso(deadline(entry.handling_due, entry.due_date)),
-        "overdue": is_overdue(
-            deadline(entry.handling_due, entry.due_date), Status(entry.status_code), today_vn()
-        ),
+        "deadline": _iso(due),
+        "overdue": overdue,
         "sha256": entry.pdf_sha256,
         "verification": _verdict_summary(entry.verification),
         "forwarded_by": entry.forwarded_by,

@@ -13,7 +13,14 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.documents import number_text
-from docexchange.domain.exchange import DELIVERY_RETRY, FINISHED, DeliveryState, Status
+from docexchange.domain.exchange import (
+    DELIVERY_RETRY,
+    FINISHED,
+    DeliveryState,
+    Status,
+    deadline,
+    is_overdue,
+)
 from docexchange.envelopes import edxml
 from docexchange.errors import Conflict, Gone, NotFound
 from docexchange.services.authz import Actor
@@ -231,3 +238,9 @@ def deadline_column() -> ColumnElement[date]:
 def not_finished() -> ColumnElement[bool]:
     """An inbox entry whose handling has not ended (SQL)."""
     return InboxEntry.status_code.not_in([s.value for s in FINISHED])
+
+
+def handling_of(entry: InboxEntry, today: date) -> tuple[date | None, bool]:
+    """An entry's deadline, and whether it is overdue on ``today`` (Vietnam calendar day)."""
+    due = deadline(entry.handling_due, entry.due_date)
+    return due, is_overdue(due, Status(entry.status_code), today)

@@ -68,7 +68,6 @@ def register(kind: str) -> str | Response:
         f"registers/{kind}.html",
         register=found,
         kind=kind,
-        status_text=registers.status_text,
         years=range(year - 4, today_vn().year + 1),
     )
 
