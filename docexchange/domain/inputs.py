@@ -58,6 +58,8 @@ from docexchange.domain.reports import (
     parse_period,
     period_of,
 )
+from docexchange.domain.search import MAX_PER_PAGE, Page
+from docexchange.domain.timeutil import parse_date
 from docexchange.domain.units import UnitLevel, check_group_name, parse_selector
 from docexchange.errors import InvalidInput, invalid_field
 
@@ -71,6 +73,7 @@ __all__ = [
     "ListQuery",
     "NewUserBody",
     "PaperBody",
+    "PaperQuery",
     "PinBody",
     "ReasonBody",
     "RecipientsBody",
@@ -264,18 +267,73 @@ class DocumentMetadata(Input):
         return self
 
 
+#: ``?from=`` and ``?to=``: a day, errors naming the parameter (not the field behind it).
+FromDay = Annotated[date | None, BeforeValidator(lambda v: parse_date(v, field="from"))]
+ToDay = Annotated[date | None, BeforeValidator(lambda v: parse_date(v, field="to"))]
+
+
 def _switch(value: object) -> bool:
     return str(value).lower() in ("1", "true", "yes")
 
 
-class ListQuery(Input):
-    """``?status=`` of the inbox and outbox, ``?state=`` of the outgoing documents,
-    ``?overdue=1`` of the inbox."""
+def _count(name: str, low: int, high: int) -> Callable[[object], object]:
+    """A whole number from ``low`` to ``high`` (a query's text, or a number)."""
 
+    def parse(value: object) -> object:
+        if value in (None, ""):
+            return None
+        text = str(value)
+        if isinstance(value, bool) or not text.isdigit() or not low <= int(text) <= high:
+            raise invalid_field(name, "reason_one_of", values=f"{low} … {high}")
+        return int(text)
+
+    return parse
+
+
+class ListQuery(Input):
+    """The search and filters of a list (documents, inbox, outbox, registers, paper
+    records): ``?q=&from=&to=&sender=&recipient=&status=&state=&doc_type=&overdue=``, and
+    which page, ``?page=&per_page=`` (at most :data:`MAX_PER_PAGE` rows)."""
+
+    #: Words to find in the subject, number and notation, type or issuer, with or without
+    #: Vietnamese marks.
+    q: OptionalText100 = None
+    first: FromDay = Field(default=None, alias="from")
+    last: ToDay = Field(default=None, alias="to")
+    sender: OptionalCode = None
+    recipient: OptionalCode = None
     status: Annotated[Status | None, BeforeValidator(_blank_or(parse_status))] = None
     state: Annotated[DocumentState | None, BeforeValidator(_empty_is_none)] = None
+    doc_type: Annotated[str | None, BeforeValidator(_blank_or(check_doc_type))] = None
     #: The inbox: only what is past its deadline and not finished.
     overdue: Annotated[bool, BeforeValidator(_switch)] = False
+    page: Annotated[int | None, BeforeValidator(_count("page", 1, 1_000_000))] = None
+    per_page: Annotated[int | None, BeforeValidator(_count("per_page", 1, MAX_PER_PAGE))] = None
+
+    @property
+    def paging(self) -> Page:
+        """The page asked for (the first, of 50 rows, by default)."""
+        return Page(self.page or 1, self.per_page or Page.size)
+
+    @model_validator(mode="after")
+    def _from_before_to(self) -> ListQuery:
+        if self.first and self.last and self.first > self.last:
+            raise InvalidInput("invalid_period", reason=f"{self.first}…{self.last}")
+        return self
+
+
+class PaperQuery(ListQuery):
+    """The paper register's list: any list's search and page, and ``?period=`` (a week,
+    month, quarter or year containing ``from``, today by default) instead of ``to``."""
+
+    period: Annotated[PeriodKind | None, BeforeValidator(_empty_is_none)] = None
+
+    def span(self, *, today: date) -> tuple[date | None, date | None]:
+        """The first and last day asked for (either open)."""
+        if self.period is None:
+            return self.first, self.last
+        chosen = period_of(self.period, self.first or today)
+        return chosen.first, chosen.last
 
 
 def _moment(value: object) -> datetime | None:
@@ -310,8 +368,8 @@ class ReportQuery(Input):
     report (the period itself is checked by :func:`docexchange.domain.reports.parse_period`)."""
 
     unit: OptionalCode = None
-    first: Day = Field(default=None, alias="from")
-    last: Day = Field(default=None, alias="to")
+    first: FromDay = Field(default=None, alias="from")
+    last: ToDay = Field(default=None, alias="to")
     period: Annotated[PeriodKind | None, BeforeValidator(_empty_is_none)] = None
     scope: Annotated[Scope, BeforeValidator(lambda v: v or Scope.SELF.value)] = Scope.SELF
     rollup: Annotated[bool, BeforeValidator(_switch)] = False
@@ -327,23 +385,12 @@ class ReportQuery(Input):
         return parse_period(self.first, self.last, today=today)
 
 
-def _year(value: object) -> object:
-    """A year from 1900 to 2199 (a query's text, or a number); empty means "not given"."""
-    if value in (None, ""):
-        return None
-    text = str(value)
-    if isinstance(value, bool) or not text.isdigit() or not 1900 <= int(text) <= 2199:
-        raise invalid_field("year", "reason_one_of", values="1900 … 2199")
-    return int(text)
-
-
-class RegisterQuery(Input):
-    """``?unit=&year=&from=&to=&format=`` of a register (the year: this year by default)."""
+class RegisterQuery(ListQuery):
+    """``?unit=&year=&format=`` of a register (the year: this year by default), with the
+    search, dates and page of any list (an export holds every row found, not one page)."""
 
     unit: OptionalCode = None
-    year: Annotated[int | None, BeforeValidator(_year)] = None
-    first: Day = Field(default=None, alias="from")
-    last: Day = Field(default=None, alias="to")
+    year: Annotated[int | None, BeforeValidator(_count("year", 1900, 2199))] = None
     format: Literal["json", "xlsx", "pdf"] = "json"
 
 

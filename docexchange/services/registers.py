@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.documents import (
+    DOC_TYPES,
     DocumentState,
     Secrecy,
     SignatureKind,
@@ -24,6 +25,7 @@ from docexchange.domain.documents import (
 )
 from docexchange.domain.exchange import Status, deadline
 from docexchange.domain.reports import Direction, Scope
+from docexchange.domain.search import found_in
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.services import directory
 from docexchange.services.accounts import names_in_unit
@@ -281,10 +283,12 @@ def register_of(
     unit: str | None = None,
     first: date | None = None,
     last: date | None = None,
+    query: str | None = None,
 ) -> IncomingRegister | OutgoingRegister:
     """The ``kind`` register of ``unit`` (the actor's own by default) for ``year``,
     optionally only what arrived (incoming) or was issued (outgoing) from ``first`` to
-    ``last``.
+    ``last``, and only the lines with every word of ``query`` (number, subject, issuer or
+    recipients, signer, assignee).
 
     :raises Forbidden: ``unit_forbidden``.
     """
@@ -299,7 +303,27 @@ def register_of(
     if kind is RegisterKind.INCOMING:
         incoming = _incoming_rows(session, code, year)
         return IncomingRegister(
-            code, name, year, tuple(r for r in incoming if within(r.arrived_on))
+            code,
+            name,
+            year,
+            tuple(
+                r
+                for r in incoming
+                if within(r.arrived_on)
+                and found_in(query, r.number, r.subject, r.issuer, r.assignee)
+            ),
         )
     outgoing = _outgoing_rows(session, code, year)
-    return OutgoingRegister(code, name, year, tuple(r for r in outgoing if within(r.issued_on)))
+    return OutgoingRegister(
+        code,
+        name,
+        year,
+        tuple(
+            r
+            for r in outgoing
+            if within(r.issued_on)
+            and found_in(
+                query, DOC_TYPES.get(r.doc_type or ""), r.number, r.subject, r.signer, *r.recipients
+            )
+        ),
+    )

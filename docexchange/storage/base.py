@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -18,7 +19,16 @@ from docexchange.domain.timeutil import utcnow
 from docexchange.errors import ConfigurationError
 from docexchange.settings import Settings
 
-__all__ = ["Base", "UTCDateTime", "enum_type", "make_engine", "make_sessionmaker", "utcnow"]
+__all__ = [
+    "ONLY_ON",
+    "Base",
+    "UTCDateTime",
+    "compared_on",
+    "enum_type",
+    "make_engine",
+    "make_sessionmaker",
+    "utcnow",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +41,21 @@ NAMING_CONVENTION = {
 }
 
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+#: ``Index.info`` key: the one dialect an index exists on (its DDL has ``ddl_if`` too).
+ONLY_ON = "only_on"
+
+
+def compared_on(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object`` for ``dialect``: leaves out of a comparison of the
+    models with a database the indexes that exist only on another dialect."""
+
+    def include(obj: object, _name: str, type_: str, _reflected: bool, _other: object) -> bool:
+        only = getattr(obj, "info", {}).get(ONLY_ON) if type_ == "index" else None
+        return only in (None, dialect)
+
+    return include
 
 
 class Base(DeclarativeBase):

@@ -15,14 +15,23 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
+    event,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
-from docexchange.domain.documents import DocumentState, SignatureKind, SigningState
+from docexchange.domain.documents import (
+    DOC_TYPES,
+    DocumentState,
+    SignatureKind,
+    SigningState,
+    number_text,
+)
 from docexchange.domain.exchange import DeliveryState, OutboxState
 from docexchange.domain.reports import Direction
-from docexchange.storage.base import Base, UTCDateTime, enum_type, utcnow
+from docexchange.domain.search import search_text
+from docexchange.storage.base import ONLY_ON, Base, UTCDateTime, enum_type, utcnow
 
 __all__ = [
     "ApiToken",
@@ -57,11 +66,26 @@ def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
+def _found_by(table: str) -> Index:
+    """A trigram index of a table's ``search_text`` on PostgreSQL (``LIKE '%word%'`` from
+    the index); SQLite has none and reads a unit's rows through the unit's own index."""
+    return Index(
+        f"ix_{table}_search_trgm",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+        info={ONLY_ON: "postgresql"},
+    ).ddl_if(dialect="postgresql")
+
+
 class Unit(Base):
     """A government unit, keyed by its 13-character identifier code."""
 
     __tablename__ = "units"
-    __table_args__ = (CheckConstraint(f"level IN {_in(LEVELS)}", name="level"),)
+    __table_args__ = (
+        CheckConstraint(f"level IN {_in(LEVELS)}", name="level"),
+        _found_by("units"),
+    )
 
     code: Mapped[str] = mapped_column(String(13), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -75,6 +99,8 @@ class Unit(Base):
     successor_code: Mapped[str | None] = mapped_column(
         String(13), ForeignKey("units.code", ondelete="RESTRICT")
     )
+    #: What a search of the documents it issued finds it by (name, abbreviation), folded.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: The unit's seal image (red, transparent PNG) in the blob store.
     seal_image_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -229,6 +255,8 @@ class Document(Base):
             "sent_at",
         ),
         UniqueConstraint("sender_code", "issued_year", "series", "number", name="number"),
+        Index("ix_documents_sender_created", "sender_code", "created_at"),
+        _found_by("documents"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -287,6 +315,9 @@ class Document(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revoked_reason: Mapped[str | None] = mapped_column(String(1000))
+    #: What a search finds it by (type, subject, number, identifier), folded: see
+    #: :mod:`docexchange.domain.search`; kept by :func:`_document_found_by`.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
     signatures: Mapped[list[DocumentSignature]] = relationship(
         back_populates="document", order_by="DocumentSignature.id", lazy="selectin"
     )
@@ -394,12 +425,14 @@ class Delivery(Base):
         UniqueConstraint("document_id", "recipient_code", name="document_recipient"),
         UniqueConstraint("source_entry_id", "recipient_code", name="forward_recipient"),
         Index("ix_deliveries_pending", "state", "urgency_rank", "next_attempt_at"),
+        # The outbox's order: what a unit sent, newest first.
+        Index("ix_deliveries_from_created", "from_code", "created_at"),
         CheckConstraint("(document_id IS NULL) <> (source_entry_id IS NULL)", name="one_source"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     #: The unit that sent it (the issuer, or the unit that forwarded it).
-    from_code: Mapped[str] = mapped_column(String(13), index=True)
+    from_code: Mapped[str] = mapped_column(String(13))
     document_id: Mapped[str | None] = mapped_column(
         String(32), ForeignKey("documents.id", ondelete="RESTRICT"), index=True
     )
@@ -437,6 +470,9 @@ class InboxEntry(Base):
         UniqueConstraint(
             "recipient_code", "incoming_year", "incoming_number", name="inbox_incoming_number"
         ),
+        # The inbox's own order (urgent first, newest first), so a page is read in order.
+        Index("ix_inbox_recipient_order", "recipient_code", "urgency_rank", "received_at"),
+        _found_by("inbox_entries"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -480,6 +516,8 @@ class InboxEntry(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(1000))
     #: Replaced by a later document (edXML business type 3): frozen, file kept for the trail.
     replaced_by: Mapped[str | None] = mapped_column(String(32))
+    #: What a search finds it by (type, subject, number, identifier), folded.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class StatusEvent(Base):
@@ -555,6 +593,7 @@ class PaperRecord(Base):
         UniqueConstraint(
             "unit_code", "incoming_year", "incoming_number", name="paper_incoming_number"
         ),
+        _found_by("paper_records"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -573,3 +612,40 @@ class PaperRecord(Base):
     incoming_number: Mapped[int | None] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: What a search finds it by (subject, number, counterpart), folded.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+# What each searchable row is found by, kept in step with the columns it is made of on every
+# insert and update made through the ORM (bulk writes must set ``search_text`` themselves).
+
+
+@event.listens_for(Unit, "before_insert")
+@event.listens_for(Unit, "before_update")
+def _unit_found_by(_mapper: Mapper[Any], _connection: Any, row: Unit) -> None:
+    row.search_text = search_text(row.name, row.abbreviation)
+
+
+@event.listens_for(Document, "before_insert")
+@event.listens_for(Document, "before_update")
+def _document_found_by(_mapper: Mapper[Any], _connection: Any, row: Document) -> None:
+    row.search_text = search_text(
+        DOC_TYPES.get(row.doc_type),
+        row.subject,
+        number_text(row.number, row.notation),
+        row.document_id,
+    )
+
+
+@event.listens_for(InboxEntry, "before_insert")
+@event.listens_for(InboxEntry, "before_update")
+def _entry_found_by(_mapper: Mapper[Any], _connection: Any, row: InboxEntry) -> None:
+    row.search_text = search_text(
+        DOC_TYPES.get(row.doc_type), row.subject, row.number, row.document_ref
+    )
+
+
+@event.listens_for(PaperRecord, "before_insert")
+@event.listens_for(PaperRecord, "before_update")
+def _paper_found_by(_mapper: Mapper[Any], _connection: Any, row: PaperRecord) -> None:
+    row.search_text = search_text(row.subject, row.number, row.counterpart)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from flask import Flask, g, request, session
+from flask import Flask, g, request, session, url_for
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
 
 from docexchange import __version__
 from docexchange.domain.accounts import Role, mask_personal_ids
-from docexchange.domain.documents import DocumentState, Secrecy, SignatureKind
+from docexchange.domain.documents import DOC_TYPES, DocumentState, Secrecy, SignatureKind
 from docexchange.domain.exchange import DeliveryState
 from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.errors import ConfigurationError, DocExchangeError
@@ -176,8 +177,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
                 g.arrivals_waiting = workload.arrivals_waiting(db(), g.actor.unit_code)
             return int(g.arrivals_waiting)
 
+        def page_url(number: int) -> str:
+            """This list's page ``number``, its search and filters kept."""
+            args: dict[str, Any] = {**(request.view_args or {}), **request.args.to_dict()}
+            return url_for(str(request.endpoint), **{**args, "page": number})
+
         return {
             "unit_name": unit_name,
+            "page_url": page_url,
+            "doc_types": sorted(DOC_TYPES.items(), key=lambda kv: kv[1]),
             "handling": handling,
             "arrivals_waiting": arrivals_waiting,
             "version": __version__,

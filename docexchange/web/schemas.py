@@ -13,6 +13,7 @@ from docexchange.domain.accounts import role_names
 from docexchange.domain.documents import download_name, number_text
 from docexchange.domain.edge import Input, parse_input
 from docexchange.domain.json_input import parse_json
+from docexchange.domain.search import Page, Paged
 from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.domain.units import parse_code
 from docexchange.errors import DocExchangeError, InvalidInput
@@ -22,7 +23,12 @@ from docexchange.services.authz import role_set
 from docexchange.services.documents import BatchOutcome
 from docexchange.services.exchange import OutboxItem
 from docexchange.services.exchange.common import handling_of
-from docexchange.services.registers import IncomingRegister, OutgoingRegister
+from docexchange.services.registers import (
+    IncomingRegister,
+    IncomingRow,
+    OutgoingRegister,
+    OutgoingRow,
+)
 from docexchange.services.reports import Coverage, CoverageRow, RatioReport, UnitFigures
 from docexchange.storage.models import (
     Delivery,
@@ -334,9 +340,10 @@ def status_event_to_dict(event: StatusEvent) -> dict[str, Any]:
     }
 
 
-def register_to_dict(register: IncomingRegister | OutgoingRegister) -> dict[str, Any]:
-    """A register: the unit, the year and its lines in the register's order."""
+def register_to_dict(register: IncomingRegister | OutgoingRegister, page: Page) -> dict[str, Any]:
+    """A register: the unit, the year and one page of its lines in the register's order."""
     items: list[dict[str, Any]]
+    shown = Paged.of(register.rows, page)
     if isinstance(register, IncomingRegister):
         items = [
             {
@@ -353,7 +360,8 @@ def register_to_dict(register: IncomingRegister | OutgoingRegister) -> dict[str,
                 "electronic": row.electronic,
                 "delivery_id": row.inbox_id,
             }
-            for row in register.rows
+            for row in shown.items
+            if isinstance(row, IncomingRow)
         ]
     else:
         items = [
@@ -368,12 +376,16 @@ def register_to_dict(register: IncomingRegister | OutgoingRegister) -> dict[str,
                 "electronic": row.electronic,
                 "id": row.document_id,
             }
-            for row in register.rows
+            for row in shown.items
+            if isinstance(row, OutgoingRow)
         ]
     return {
         "unit": {"code": register.unit_code, "name": register.unit_name},
         "year": register.year,
         "items": items,
+        "total": shown.total,
+        "page": page.number,
+        "per_page": page.size,
     }
 
 

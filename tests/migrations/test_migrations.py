@@ -13,7 +13,7 @@ from sqlalchemy import Engine, inspect
 
 from docexchange.services.health import alembic_config
 from docexchange.services.schema import downgrade, migrate
-from docexchange.storage.base import Base, make_engine
+from docexchange.storage.base import Base, compared_on, make_engine
 from tests.conftest import Database, make_settings
 
 REVISIONS = [
@@ -37,7 +37,8 @@ def _revision(engine: Engine) -> str | None:
 def test_head_matches_the_models(fresh_engine: Engine) -> None:
     migrate(fresh_engine)
     with fresh_engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": compared_on(conn.dialect.name)}
+        context = MigrationContext.configure(conn, opts=opts)
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

@@ -145,6 +145,7 @@ QUERIES: dict[tuple[str, str], type[Input]] = {
     ("get", "/inbox"): inputs.ListQuery,
     ("get", "/outbox"): inputs.ListQuery,
     ("get", "/documents"): inputs.ListQuery,
+    ("get", "/paper-records"): inputs.PaperQuery,
     ("get", "/registers/incoming"): inputs.RegisterQuery,
     ("get", "/registers/outgoing"): inputs.RegisterQuery,
 }

@@ -128,7 +128,8 @@ def test_the_pages_show_the_deadline_and_take_the_instruction(
         assert "02/03/2027" in page and "quá hạn" in page
         assert "nơi gửi đề nghị hạn 03/03/2027" in page
         listing = client.get("/inbox?overdue=1").get_data(as_text=True)
-        assert document["subject"] in listing and "Xem tất cả" in listing
+        assert document["subject"] in listing and "Bỏ lọc" in listing
+        assert 'id="overdue" name="overdue" value="1" checked' in listing
 
 
 def test_the_home_page_counts_the_queues_and_lists_my_deadlines(

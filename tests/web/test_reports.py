@@ -435,7 +435,10 @@ def test_the_paper_register_checks_what_it_is_given(client: FlaskClient, as_user
         [made.get_json()["id"], today.get_json()["id"]]
     )
     assert client.get("/api/v1/paper-records", headers=as_user("ml.vanthu")).get_json() == {
-        "items": []
+        "items": [],
+        "total": 0,
+        "page": 1,
+        "per_page": 50,
     }
 
 

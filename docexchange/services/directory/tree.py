@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from docexchange.domain.accounts import Role
 from docexchange.domain.cells import csv_cell, from_csv_cell
 from docexchange.domain.json_input import parse_json
+from docexchange.domain.search import search_text
 from docexchange.domain.units import (
     UnitLevel,
     check_parent_level,
@@ -179,6 +180,8 @@ def import_tree(
             continue
         row = by_code[code]
         values = row.row()
+        # A bulk write: the ORM's hook that keeps what a unit is found by does not run.
+        values["search_text"] = search_text(row.name, row.abbreviation)
         successor = values.pop("successor_code")
         if code in existing:
             _level, parent, (name, abbr, vfrom, vto, succ) = existing[code]

@@ -209,6 +209,14 @@ def child_counts(session: Session, codes: Sequence[str]) -> dict[str, int]:
     return {str(parent): int(count) for parent, count in rows}
 
 
+def named(session: Session, codes: set[str]) -> list[tuple[str, str]]:
+    """``codes`` with their units' names (a code the directory does not know: itself), by
+    name."""
+    rows = session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes)))
+    names = {str(code): str(name) for code, name in rows}
+    return sorted(((c, names.get(c, c)) for c in codes), key=lambda pair: (pair[1], pair[0]))
+
+
 def unit_name(session: Session, code: str) -> str:
     """A unit's name for a page (its code when the directory does not know it)."""
     unit = session.get(Unit, code[:13])

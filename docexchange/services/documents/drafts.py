@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import (
     DocumentState,
 )
-from docexchange.domain.inputs import DocumentMetadata
+from docexchange.domain.inputs import DocumentMetadata, ListQuery
+from docexchange.domain.search import Paged, like_pattern
 from docexchange.errors import (
     InvalidInput,
     NotFound,
@@ -22,9 +22,8 @@ from docexchange.errors import (
 from docexchange.services import audit
 from docexchange.services.authz import Actor, is_in_subtree, require_role
 from docexchange.services.container import Services
-from docexchange.storage.models import (
-    Document,
-)
+from docexchange.services.listing import day_span, page_of, text_matches
+from docexchange.storage.models import Delivery, Document
 from pki.pdf import PdfRefused
 
 logger = logging.getLogger(__name__)
@@ -99,18 +98,30 @@ def _visible(session: Session, document: Document, actor: Actor) -> bool:
     return actor.has(Role.AUDITOR) and is_in_subtree(session, document.sender_code, actor.unit_code)
 
 
-def list_documents(
-    session: Session, *, actor: Actor, state: DocumentState | None = None
-) -> Sequence[Document]:
-    """The outgoing documents of the actor's unit, newest first (``state`` filters)."""
-    query = (
-        select(Document)
-        .where(Document.sender_code == actor.unit_code)
-        .order_by(Document.created_at.desc())
+def list_documents(session: Session, *, actor: Actor, filters: ListQuery) -> Paged[Document]:
+    """One page of the outgoing documents of the actor's unit, newest first, as ``filters``
+    narrow them: words (subject, number, type), the day issued (else uploaded), a
+    recipient, state, type."""
+    query = select(Document).where(
+        Document.sender_code == actor.unit_code,
+        *text_matches(session, filters.q, Document.search_text),
+        *day_span(
+            func.coalesce(Document.issued_at, Document.created_at), filters.first, filters.last
+        ),
     )
-    if state is not None:
-        query = query.where(Document.state == state)
-    return session.scalars(query.limit(500)).all()
+    if filters.recipient is not None:
+        sent_to = select(Delivery.id).where(
+            Delivery.document_id == Document.id, Delivery.recipient_code == filters.recipient
+        )
+        named = cast(Document.recipients, String).like(
+            like_pattern(f'"{filters.recipient}"'), escape="\\"
+        )
+        query = query.where(or_(sent_to.exists(), named))
+    if filters.state is not None:
+        query = query.where(Document.state == filters.state)
+    if filters.doc_type is not None:
+        query = query.where(Document.doc_type == filters.doc_type)
+    return page_of(session, query.order_by(Document.created_at.desc(), Document.id), filters.paging)
 
 
 def document_pdf(document: Document, *, services: Services) -> bytes:

@@ -31,6 +31,7 @@ from docexchange.services.exchange.inbox import (
     entry_file,
     forward_targets,
     forwarded_from,
+    inbox_senders,
     list_inbox,
     status_history,
 )
@@ -44,6 +45,7 @@ from docexchange.services.exchange.sending import (
     deliveries_of,
     forward_entry,
     list_outbox,
+    outbox_recipients,
     send_document,
 )
 from docexchange.services.exchange.verdicts import verdict_for
@@ -67,8 +69,10 @@ __all__ = [
     "forwarded_from",
     "get_inbox_entry",
     "holders",
+    "inbox_senders",
     "list_inbox",
     "list_outbox",
+    "outbox_recipients",
     "receive_edxml",
     "retry_failed",
     "revoke_document",

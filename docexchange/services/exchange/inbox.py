@@ -6,7 +6,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
@@ -18,6 +18,8 @@ from docexchange.domain.exchange import (
     Status,
     check_move,
 )
+from docexchange.domain.inputs import ListQuery
+from docexchange.domain.search import Paged
 from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.envelopes import edxml
 from docexchange.errors import Conflict, Forbidden, Gone, NotFound, invalid_field
@@ -34,6 +36,7 @@ from docexchange.services.exchange.common import (
     source_of,
 )
 from docexchange.services.exchange.status_outbox import report_back
+from docexchange.services.listing import day_span, page_of, text_matches
 from docexchange.services.numbering import INCOMING_SERIES, next_number
 from docexchange.services.peers import Peer, PeerDirectory
 from docexchange.storage.base import utcnow
@@ -50,25 +53,40 @@ logger = logging.getLogger(__name__)
 
 
 def list_inbox(
-    session: Session,
-    *,
-    actor: Actor,
-    status: Status | None = None,
-    overdue_on: date | None = None,
-) -> Sequence[InboxEntry]:
-    """What arrived for the actor's unit: urgent first, newest first; with ``overdue_on``,
-    only what is past its deadline that day and not finished."""
-    query = select(InboxEntry).where(InboxEntry.recipient_code == actor.unit_code)
-    if status is not None:
-        query = query.where(InboxEntry.status_code == status.value)
-    if overdue_on is not None:
+    session: Session, *, actor: Actor, filters: ListQuery, today: date
+) -> Paged[InboxEntry]:
+    """One page of what arrived for the actor's unit, urgent first, newest first, as
+    ``filters`` narrow it: words (subject, number, type, issuer), the day it arrived, who
+    sent or forwarded it, status, type, and (``overdue``) past its deadline ``today``."""
+    query = select(InboxEntry).where(
+        InboxEntry.recipient_code == actor.unit_code,
+        *text_matches(session, filters.q, InboxEntry.search_text, issuer=InboxEntry.sender_code),
+        *day_span(InboxEntry.received_at, filters.first, filters.last),
+    )
+    if filters.sender is not None:
         query = query.where(
-            deadline_column() < overdue_on,
-            not_finished(),
+            or_(InboxEntry.sender_code == filters.sender, InboxEntry.forwarded_by == filters.sender)
         )
-    return session.scalars(
-        query.order_by(InboxEntry.urgency_rank, InboxEntry.received_at.desc()).limit(500)
-    ).all()
+    if filters.status is not None:
+        query = query.where(InboxEntry.status_code == filters.status.value)
+    if filters.doc_type is not None:
+        query = query.where(InboxEntry.doc_type == filters.doc_type)
+    if filters.overdue:
+        query = query.where(deadline_column() < today, not_finished())
+    return page_of(
+        session,
+        query.order_by(InboxEntry.urgency_rank, InboxEntry.received_at.desc(), InboxEntry.id),
+        filters.paging,
+    )
+
+
+def inbox_senders(session: Session, *, actor: Actor) -> list[tuple[str, str]]:
+    """Every unit that sent or forwarded something to the actor's unit: (code, name), by
+    name (the inbox's "from" filter)."""
+    mine = InboxEntry.recipient_code == actor.unit_code
+    senders = session.scalars(select(InboxEntry.sender_code).where(mine).distinct())
+    forwarders = session.scalars(select(InboxEntry.forwarded_by).where(mine).distinct())
+    return directory.named(session, {c for c in [*senders, *forwarders] if c})
 
 
 def forwarded_from(session: Session, entry: InboxEntry) -> Sequence[Delivery]:

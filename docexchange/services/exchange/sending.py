@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
@@ -18,9 +18,10 @@ from docexchange.domain.documents import (
 )
 from docexchange.domain.exchange import (
     DeliveryState,
-    Status,
     urgency_rank,
 )
+from docexchange.domain.inputs import ListQuery
+from docexchange.domain.search import Paged
 from docexchange.errors import Conflict, Gone, InvalidInput, NotFound
 from docexchange.services import audit, directory
 from docexchange.services.authz import Actor, require_role
@@ -34,6 +35,7 @@ from docexchange.services.exchange.common import (
     number_of,
 )
 from docexchange.services.exchange.verdicts import verdict_for
+from docexchange.services.listing import day_span, page_of, text_matches
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
     Delivery,
@@ -289,21 +291,44 @@ class OutboxItem:
     verification: dict[str, Any] | None = None
 
 
-def list_outbox(
-    session: Session, *, actor: Actor, status: Status | None = None
-) -> list[OutboxItem]:
-    """What the actor's unit sent or forwarded: every recipient's delivery and status."""
+def outbox_recipients(session: Session, *, actor: Actor) -> list[tuple[str, str]]:
+    """Every unit the actor's unit sent or forwarded something to: (code, name), by name."""
+    codes = session.scalars(
+        select(Delivery.recipient_code).where(Delivery.from_code == actor.unit_code).distinct()
+    )
+    return directory.named(session, set(codes))
+
+
+def list_outbox(session: Session, *, actor: Actor, filters: ListQuery) -> Paged[OutboxItem]:
+    """One page of what the actor's unit sent or forwarded, newest first: every
+    recipient's delivery and status, as ``filters`` narrow it (words, the day it was sent,
+    recipient, status, type)."""
     query = (
         select(Delivery, Document, InboxEntry)
         .outerjoin(Document, Document.id == Delivery.document_id)
         .outerjoin(InboxEntry, InboxEntry.id == Delivery.source_entry_id)
-        .where(Delivery.from_code == actor.unit_code)
+        .where(
+            Delivery.from_code == actor.unit_code,
+            *text_matches(
+                session, filters.q, func.coalesce(Document.search_text, InboxEntry.search_text)
+            ),
+            *day_span(Delivery.created_at, filters.first, filters.last),
+        )
     )
-    if status is not None:
-        query = query.where(Delivery.status_code == status.value)
-    rows = session.execute(
-        query.order_by(Delivery.created_at.desc(), Delivery.recipient_code).limit(2000)
-    ).all()
+    if filters.recipient is not None:
+        query = query.where(Delivery.recipient_code == filters.recipient)
+    if filters.status is not None:
+        query = query.where(Delivery.status_code == filters.status.value)
+    if filters.doc_type is not None:
+        query = query.where(
+            func.coalesce(Document.doc_type, InboxEntry.doc_type) == filters.doc_type
+        )
+    found = page_of(
+        session,
+        query.order_by(Delivery.created_at.desc(), Delivery.recipient_code),
+        filters.paging,
+    )
+    rows = found.items
     items = []
     for delivery, document, entry in rows:
         if document is not None:
@@ -334,4 +359,4 @@ def list_outbox(
                     verification=entry.verification,
                 )
             )
-    return items
+    return Paged(items, found.total, found.page)

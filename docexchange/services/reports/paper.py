@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
-from docexchange.domain.inputs import PaperBody
+from docexchange.domain.inputs import PaperBody, PaperQuery
 from docexchange.domain.reports import (
     Direction,
-    Period,
 )
+from docexchange.domain.search import Paged
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import Forbidden, invalid_field
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
+from docexchange.services.listing import page_of, text_matches
 from docexchange.services.numbering import INCOMING_SERIES, next_number
 from docexchange.storage.models import (
     PaperRecord,
@@ -73,12 +74,21 @@ def register_paper(session: Session, body: PaperBody, *, actor: Actor) -> PaperR
 
 
 def list_paper(
-    session: Session, *, actor: Actor, period: Period | None = None
-) -> Sequence[PaperRecord]:
-    """The actor's unit's paper register, newest first."""
-    query = select(PaperRecord).where(PaperRecord.unit_code == actor.unit_code)
-    if period is not None:
-        query = query.where(PaperRecord.day.between(period.first, period.last))
-    return session.scalars(
-        query.order_by(PaperRecord.day.desc(), PaperRecord.created_at.desc()).limit(1000)
-    ).all()
+    session: Session, *, actor: Actor, filters: PaperQuery, today: date
+) -> Paged[PaperRecord]:
+    """One page of the actor's unit's paper register, newest first, as ``filters`` narrow
+    it (words of the subject, number or counterpart; its date, or a period)."""
+    first, last = filters.span(today=today)
+    query = select(PaperRecord).where(
+        PaperRecord.unit_code == actor.unit_code,
+        *text_matches(session, filters.q, PaperRecord.search_text),
+    )
+    if first is not None:
+        query = query.where(PaperRecord.day >= first)
+    if last is not None:
+        query = query.where(PaperRecord.day <= last)
+    return page_of(
+        session,
+        query.order_by(PaperRecord.day.desc(), PaperRecord.created_at.desc(), PaperRecord.id),
+        filters.paging,
+    )

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from docexchange.settings import load_settings
 from docexchange.storage import models  # noqa: F401 - registers the tables
-from docexchange.storage.base import Base, make_engine
+from docexchange.storage.base import Base, compared_on, make_engine
 
 target_metadata = Base.metadata
 
@@ -22,6 +22,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         compare_type=True,
         render_as_batch=True,
+        include_object=compared_on(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,10 +15,12 @@ from docexchange.domain.documents import DOC_TYPES, DocumentState, Secrecy
 from docexchange.domain.edge import parse_input
 from docexchange.domain.inputs import (
     DocumentMetadata,
+    ListQuery,
     ReasonBody,
     SigningBatchBody,
     SubmitBody,
 )
+from docexchange.domain.search import Page, Paged
 from docexchange.errors import DocExchangeError
 from docexchange.services import accounts, audit, documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
@@ -26,7 +28,7 @@ from docexchange.web.errors import localized
 from docexchange.web.forms import PinForm, UploadForm
 from docexchange.web.previews import page_picture
 from docexchange.web.recipients import expand, recipient_options
-from docexchange.web.schemas import file_name
+from docexchange.web.schemas import file_name, parse_query
 
 bp = Blueprint("documents_ui", __name__, url_prefix="/documents")
 logger = logging.getLogger(__name__)
@@ -34,18 +36,25 @@ logger = logging.getLogger(__name__)
 
 @bp.get("/")
 def index() -> str:
-    """The unit's outgoing documents; ``?queue=sign`` or ``?queue=issue`` narrows them."""
+    """The unit's outgoing documents, searched, filtered and one page at a time;
+    ``?queue=sign`` (my signature) or ``?queue=issue`` (to be issued) narrows them."""
     actor = current_actor()
     queue = request.args.get("queue")
+    filters = parse_query(ListQuery)
     if queue == "sign" and actor.has(Role.SIGNER):
-        found = documents.signing_queue(db(), actor=actor)
+        waiting = documents.signing_queue(db(), actor=actor)
+        found = Paged(waiting, len(waiting), Page(1, max(1, len(waiting))))
     else:
         state = {"sign": DocumentState.DRAFT, "issue": DocumentState.SIGNED}.get(queue or "")
-        found = documents.list_documents(db(), actor=actor, state=state)
+        if state is not None:
+            filters = filters.model_copy(update={"state": state})
+        found = documents.list_documents(db(), actor=actor, filters=filters)
     return render_template(
         "documents/index.html",
-        documents=found,
+        found=found,
+        documents=found.items,
         queue=queue,
+        parties=exchange.outbox_recipients(db(), actor=actor),
         people=accounts.names_in_unit(db(), actor.unit_code),
     )
 

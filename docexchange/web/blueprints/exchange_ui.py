@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.edge import parse_input
+from docexchange.domain.exchange import Status
 from docexchange.domain.inputs import ForwardBody, ListQuery, ReasonBody, StatusBody
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import DocExchangeError
@@ -22,19 +23,22 @@ from docexchange.web.previews import page_count, page_picture
 from docexchange.web.schemas import parse_query
 
 bp = Blueprint("exchange_ui", __name__)
+#: The statuses a list can be filtered by, in the order of their codes.
+INBOX_STATUSES = tuple(s.value for s in Status)
 logger = logging.getLogger(__name__)
 
 
 @bp.get("/inbox")
 def inbox() -> str:
-    """What arrived for the unit, urgent first."""
-    entries = exchange.list_inbox(
-        db(),
-        actor=current_actor(),
-        status=(query := parse_query(ListQuery)).status,
-        overdue_on=today_vn() if query.overdue else None,
+    """What arrived for the unit, urgent first: searched, filtered, one page at a time."""
+    actor = current_actor()
+    found = exchange.list_inbox(db(), actor=actor, filters=parse_query(ListQuery), today=today_vn())
+    return render_template(
+        "exchange/inbox.html",
+        found=found,
+        parties=exchange.inbox_senders(db(), actor=actor),
+        statuses=INBOX_STATUSES,
     )
-    return render_template("exchange/inbox.html", entries=entries)
 
 
 @bp.get("/inbox/<entry_id>")
@@ -120,9 +124,16 @@ def status(item_id: str) -> WerkzeugResponse:
 
 @bp.get("/outbox")
 def outbox() -> str:
-    """What the unit sent: every recipient's latest status."""
-    rows = exchange.list_outbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
-    return render_template("exchange/outbox.html", rows=rows, form=FlaskForm())
+    """What the unit sent: every recipient's latest status, searched, one page at a time."""
+    actor = current_actor()
+    found = exchange.list_outbox(db(), actor=actor, filters=parse_query(ListQuery))
+    return render_template(
+        "exchange/outbox.html",
+        found=found,
+        parties=exchange.outbox_recipients(db(), actor=actor),
+        statuses=INBOX_STATUSES,
+        form=FlaskForm(),
+    )
 
 
 @bp.post("/documents/<document_id>/send")

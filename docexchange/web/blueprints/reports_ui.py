@@ -8,8 +8,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.edge import parse_input
-from docexchange.domain.inputs import PaperBody, RegisterQuery
+from docexchange.domain.inputs import PaperBody, PaperQuery, RegisterQuery
 from docexchange.domain.reports import Period, Scope, parse_period, parse_scope
+from docexchange.domain.search import Paged
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.errors import DocExchangeError
 from docexchange.services import registers, reports
@@ -17,6 +18,7 @@ from docexchange.services.register_exports import render_register
 from docexchange.web.context import current_actor, db, download, ratio_targets
 from docexchange.web.errors import localized
 from docexchange.web.forms import PaperForm
+from docexchange.web.schemas import parse_query
 
 bp = Blueprint("reports_ui", __name__)
 
@@ -39,11 +41,13 @@ def paper() -> str | WerkzeugResponse:
         else:
             flash(form.number.data, "registered")
             return redirect(url_for("reports_ui.paper"))
-    records = reports.list_paper(db(), actor=current_actor())
+    found = reports.list_paper(
+        db(), actor=current_actor(), filters=parse_query(PaperQuery), today=today_vn()
+    )
     return render_template(
         "reports/paper.html",
         form=form,
-        records=records,
+        found=found,
         can_register=current_actor().has(Role.CLERK),
     )
 
@@ -61,12 +65,14 @@ def register(kind: str) -> str | Response:
         year=year,
         first=query.first,
         last=query.last,
+        query=query.q,
     )
     if query.format != "json":
         return download(render_register(found, query.format))
     return render_template(
         f"registers/{kind}.html",
         register=found,
+        found=Paged.of(found.rows, query.paging),
         kind=kind,
         years=range(year - 4, today_vn().year + 1),
     )

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify
+
+from docexchange.domain.search import Paged
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -19,3 +24,16 @@ OPENAPI_PATH = Path(__file__).resolve().parents[4] / "schemas" / "openapi.yaml"
 
 def _items(items: list[dict[str, Any]]) -> Response:
     return jsonify({"items": items})
+
+
+def _page(found: Paged[T], shown: Callable[[T], dict[str, Any]], **more: Any) -> Response:
+    """One page of a list: ``{items, total, page, per_page}`` (and ``more``)."""
+    return jsonify(
+        {
+            **more,
+            "items": [shown(item) for item in found.items],
+            "total": found.total,
+            "page": found.page.number,
+            "per_page": found.page.size,
+        }
+    )

@@ -30,7 +30,7 @@ from docexchange.services import (
     trust,
     verification,
 )
-from docexchange.web.blueprints.api_v1.blueprint import _items, bp
+from docexchange.web.blueprints.api_v1.blueprint import _items, _page, bp
 from docexchange.web.context import (
     current_actor,
     db,
@@ -74,11 +74,10 @@ def create_document() -> tuple[Response, int]:
 
 @bp.get("/documents")
 def list_documents() -> Response:
-    """The caller's unit's outgoing documents (``?state=draft|signed|issued``)."""
-    found = documents.list_documents(
-        db(), actor=current_actor(), state=parse_query(ListQuery).state
-    )
-    return _items([document_to_dict(d) for d in found])
+    """The caller's unit's outgoing documents, newest first: one page, searched and
+    filtered (``?q=&from=&to=&recipient=&state=draft|signed|issued&doc_type=``)."""
+    found = documents.list_documents(db(), actor=current_actor(), filters=parse_query(ListQuery))
+    return _page(found, document_to_dict)
 
 
 @bp.get("/documents/<document_id>")

@@ -11,7 +11,7 @@ from docexchange.domain.timeutil import today_vn
 from docexchange.services import (
     exchange,
 )
-from docexchange.web.blueprints.api_v1.blueprint import _items, bp
+from docexchange.web.blueprints.api_v1.blueprint import _page, bp
 from docexchange.web.context import (
     current_actor,
     db,
@@ -109,14 +109,12 @@ def exchange_edxml() -> Response:
 
 @bp.get("/inbox")
 def inbox() -> Response:
-    """What arrived for the caller's unit (``?status=``), urgent first."""
-    entries = exchange.list_inbox(
-        db(),
-        actor=current_actor(),
-        status=(query := parse_query(ListQuery)).status,
-        overdue_on=today_vn() if query.overdue else None,
+    """What arrived for the caller's unit, urgent first: one page (``?page=&per_page=``),
+    searched and filtered (``?q=&from=&to=&sender=&status=&doc_type=&overdue=``)."""
+    found = exchange.list_inbox(
+        db(), actor=current_actor(), filters=parse_query(ListQuery), today=today_vn()
     )
-    return _items([inbox_entry_to_dict(e) for e in entries])
+    return _page(found, inbox_entry_to_dict)
 
 
 @bp.get("/inbox/<entry_id>")
@@ -138,9 +136,10 @@ def inbox_file(entry_id: str) -> Response:
 
 @bp.get("/outbox")
 def outbox() -> Response:
-    """What the caller's unit sent: each recipient's delivery and latest status."""
-    rows = exchange.list_outbox(db(), actor=current_actor(), status=parse_query(ListQuery).status)
-    return _items([outbox_item_to_dict(item) for item in rows])
+    """What the caller's unit sent: each recipient's delivery and latest status, one page
+    (``?page=&per_page=``), searched and filtered (``?q=&from=&to=&recipient=&status=``)."""
+    found = exchange.list_outbox(db(), actor=current_actor(), filters=parse_query(ListQuery))
+    return _page(found, outbox_item_to_dict)
 
 
 @bp.post("/deliveries/<item_id>/status")

@@ -7,7 +7,7 @@ import logging
 from flask import Response, jsonify, request
 
 from docexchange.domain.edge import parse_input
-from docexchange.domain.inputs import PaperBody, RegisterQuery, ReportQuery
+from docexchange.domain.inputs import PaperBody, PaperQuery, RegisterQuery, ReportQuery
 from docexchange.domain.reports import Period
 from docexchange.domain.timeutil import today_vn, utcnow
 from docexchange.services import (
@@ -15,7 +15,7 @@ from docexchange.services import (
     reports,
 )
 from docexchange.services.register_exports import render_register
-from docexchange.web.blueprints.api_v1.blueprint import _items, bp
+from docexchange.web.blueprints.api_v1.blueprint import _page, bp
 from docexchange.web.context import (
     current_actor,
     db,
@@ -26,6 +26,7 @@ from docexchange.web.schemas import (
     coverage_to_dict,
     paper_record_to_dict,
     parse_body,
+    parse_query,
     ratio_report_to_dict,
     register_to_dict,
 )
@@ -42,12 +43,12 @@ def register_paper() -> tuple[Response, int]:
 
 @bp.get("/paper-records")
 def list_paper() -> Response:
-    """The caller's unit's paper register (``?from=&to=`` or ``?period=``), newest first."""
-    period = None
-    if request.args.get("from") or request.args.get("to") or request.args.get("period"):
-        period = _period()
-    records = reports.list_paper(db(), actor=current_actor(), period=period)
-    return _items([paper_record_to_dict(r) for r in records])
+    """The caller's unit's paper register, newest first: one page, searched (``?q=``), by
+    date (``?from=&to=`` or ``?period=``)."""
+    found = reports.list_paper(
+        db(), actor=current_actor(), filters=parse_query(PaperQuery), today=today_vn()
+    )
+    return _page(found, paper_record_to_dict)
 
 
 def _query() -> ReportQuery:
@@ -110,7 +111,8 @@ def register(kind: str) -> Response:
         year=query.year or today_vn().year,
         first=query.first,
         last=query.last,
+        query=query.q,
     )
     if query.format == "json":
-        return jsonify(register_to_dict(found))
+        return jsonify(register_to_dict(found, query.paging))
     return download(render_register(found, query.format))
