@@ -533,6 +533,9 @@ class StatusEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(1000))
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: An arrival (01): the unit that handed it over (its issuer, or the unit that forwarded
+    #: it); a document that arrives again by another route has one such event per route.
+    via: Mapped[str | None] = mapped_column(String(13))
 
 
 class VerdictCache(Base):

@@ -331,12 +331,13 @@ def delivery_to_dict(delivery: Delivery) -> dict[str, Any]:
 
 
 def status_event_to_dict(event: StatusEvent) -> dict[str, Any]:
-    """One status change: code, reason, who, when."""
+    """One status change: code, reason, who, when; an arrival, the unit it came through."""
     return {
         "code": event.code,
         "reason": event.reason,
         "actor": event.actor,
         "at": event.at.isoformat(),
+        "via": event.via,
     }
 
 

@@ -8,6 +8,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from docexchange.domain.exchange import DeliveryState
 from docexchange.services import exchange
 from docexchange.services.container import Services
 from docexchange.storage.models import AuditEvent, Delivery, InboxEntry
@@ -363,3 +364,67 @@ def test_forwarding_to_a_commune_that_has_the_document_creates_nothing_and_says_
         as_text=True
     )
     assert client.get("/api/v1/inbox", headers=as_user("cm.vanthu")).get_json()["items"] == [only]
+
+
+def test_a_document_that_arrives_by_two_routes_shows_once_with_both_in_its_history(
+    client: FlaskClient, as_user: Any, services: Services
+) -> None:
+    """The province's delivery to Chân Mộng gave up (the commune's link was down), so the
+    district forwarded it there; then the admin put the province's delivery back in the
+    queue: one inbox row, two arrivals in its history (through the district, through the
+    province), the status the clerk had reached kept."""
+    sent = _send(client, as_user, [DISTRICT, CHAN_MONG])
+    with services.sessions() as session:  # what the worker does once it gives up
+        direct = session.scalar(
+            select(Delivery).where(
+                Delivery.document_id == sent["id"], Delivery.recipient_code == CHAN_MONG
+            )
+        )
+        assert direct is not None
+        direct.state, direct_id = DeliveryState.FAILED, direct.id
+        session.commit()
+    assert exchange.deliver_pending(services).delivered == 1
+    district = as_user("dh.vanthu")
+    entry = _only_entry(client, district)
+    assert _move(client, district, entry["delivery_id"], "03").status_code == 200
+    forwarded = _forward(client, district, entry["delivery_id"], [CHAN_MONG])
+    assert forwarded.get_json()["already_received"] == []  # a failed delivery holds nothing
+    assert exchange.deliver_pending(services).delivered == 1
+    commune = as_user("cm.vanthu")
+    first = _only_entry(client, commune)
+    assert first["forwarded_by"] == DISTRICT
+    assert _move(client, commune, first["delivery_id"], "03").status_code == 200
+
+    retried = client.post(f"/api/v1/deliveries/{direct_id}/retry", headers=as_user("admin"))
+    assert retried.status_code == 200, retried.get_json()
+    assert exchange.deliver_pending(services).delivered == 1
+    assert client.get("/api/v1/inbox", headers=commune).get_json()["total"] == 1
+    detail = client.get(f"/api/v1/inbox/{first['delivery_id']}", headers=commune).get_json()
+    assert detail["status_code"] == "03"
+    assert [(h["code"], h["via"]) for h in detail["history"]] == [
+        ("01", DISTRICT),
+        ("03", None),
+        ("01", PROVINCE),
+    ]
+    outbox = client.get(f"/api/v1/outbox?recipient={CHAN_MONG}", headers=as_user("pt.vanthu"))
+    [delivery] = outbox.get_json()["items"]
+    assert (delivery["state"], delivery["status_code"]) == ("delivered", "01")
+    with services.sessions() as session:
+        audited = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "delivery.arrived_again",
+                AuditEvent.target == first["delivery_id"],
+            )
+        )
+    assert audited == 1
+
+    from tests.web.test_ui import _login
+
+    _login(client, "cm.vanthu")
+    page = client.get(f"/inbox/{first['delivery_id']}").get_data(as_text=True)
+    assert "01 đã đến qua UBND huyện Đoan Hùng" in page
+    assert "01 đã đến qua UBND tỉnh Phú Thọ" in page
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert inbox.count(f"/inbox/{first['delivery_id']}") == 1

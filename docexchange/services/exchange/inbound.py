@@ -25,7 +25,7 @@ from docexchange.envelopes import edxml
 from docexchange.errors import Conflict, Forbidden, InvalidInput, NotFound, invalid_field
 from docexchange.services import audit
 from docexchange.services.container import Services
-from docexchange.services.exchange.arrivals import arrive, mark_replaced
+from docexchange.services.exchange.arrivals import arrive, arrived_again, held_copy, mark_replaced
 from docexchange.services.exchange.common import URGENCY_OF_PRIORITY, check_not_frozen
 from docexchange.services.exchange.revocation import freeze
 from docexchange.services.exchange.verdicts import verdict_for
@@ -117,20 +117,22 @@ def receive_edxml(
     if not pdfs:
         raise InvalidInput("edxml_unsupported", what="no PDF attachment")
     pdf = pdfs[0].data
-    replayed = session.scalar(
-        select(InboxEntry).where(
-            InboxEntry.recipient_code == here[0],
-            InboxEntry.document_ref == message.document_id[:80],
-            InboxEntry.pdf_sha256 == hashlib.sha256(pdf).hexdigest(),
-        )
+    last_hop = message.trace[-1][0] if message.trace else ""
+    replayed = held_copy(
+        session, here[0], message.document_id[:80], hashlib.sha256(pdf).hexdigest()
     )
-    if replayed is not None:  # the same document again under another consignment id
+    if replayed is not None:
+        # The same document again under another consignment id: by another route, or the
+        # same one retried; either way one inbox row, the route in its history.
+        arrived_again(
+            session, replayed, via=last_hop or message.sender.organ_id, actor=f"peer:{peer.name}"
+        )
+        session.commit()
         return {"status_code": Status.ARRIVED.value, "delivery_id": replayed.id, "repeat": True}
     digest = services.blobs.put(pdf)
     report = verdict_for(
         session, data=pdf, sender_code=message.sender.organ_id, services=services, mandate=False
     )
-    last_hop = message.trace[-1][0] if message.trace else ""
     entry = arrive(
         session,
         actor=f"peer:{peer.name}",

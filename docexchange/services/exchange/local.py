@@ -12,7 +12,7 @@ from docexchange.domain.exchange import (
     Status,
 )
 from docexchange.services.container import Services
-from docexchange.services.exchange.arrivals import arrive, mark_replaced
+from docexchange.services.exchange.arrivals import arrive, arrived_again, held_copy, mark_replaced
 from docexchange.services.exchange.common import (
     SYSTEM,
     Source,
@@ -30,6 +30,7 @@ from docexchange.services.exchange.verdicts import (
     verify_in_transaction,
 )
 from docexchange.services.peers import PeerDirectory
+from docexchange.storage.base import utcnow
 from docexchange.storage.models import (
     Delivery,
     InboxEntry,
@@ -53,8 +54,17 @@ def _due_sources(session: Session, limit: int, peers: PeerDirectory) -> list[Sou
 def _arrive(session: Session, delivery: Delivery, source: Source, report: ValidationReport) -> None:
     """Make the recipient's inbox entry (status 01) and report 01 back to the sender.
 
-    A replacement marks the recipient's copy of the document it replaces.
+    A replacement marks the recipient's copy of the document it replaces. A document the
+    recipient already holds (it came by another route: sent by its issuer and forwarded by
+    a parent, say) makes no second row: its history gains this route.
     """
+    now = utcnow()
+    held = held_copy(session, delivery.recipient_code, source.document_ref, source.sha256)
+    if held is not None and source.replaces_id is None:
+        arrived_again(session, held, via=source.forwarded_by or source.issuer_code, actor=SYSTEM)
+        delivery.state, delivery.delivered_at = DeliveryState.DELIVERED, now
+        delivery.status_code, delivery.status_at = Status.ARRIVED.value, now
+        return
     entry = arrive(
         session,
         actor=SYSTEM,

@@ -1,8 +1,10 @@
-"""what documents, arrivals and paper records are found by; indexes in each list's order
+"""what documents, arrivals and paper records are found by; indexes in each list's order;
+the route of each arrival
 
 Each searchable table (and the units, for a search by issuer) gets ``search_text`` (folded: no Vietnamese marks, lower case),
 filled in for the rows already there; on PostgreSQL a trigram index (pg_trgm) serves
 ``LIKE '%word%'`` on it. The inbox, outbox and documents get an index in their list's order.
+A status event of an arrival names the unit it came through (``via``).
 
 Revision ID: 0017
 Revises: 0016
@@ -35,6 +37,8 @@ def _fill(table: str, columns: tuple[str, ...], text_of: object) -> None:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("status_events") as batch:
+        batch.add_column(sa.Column("via", sa.String(length=13), nullable=True))
     for table in _TABLES:
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("search_text", sa.Text(), server_default="", nullable=False))
@@ -83,3 +87,5 @@ def downgrade() -> None:
     for table in _TABLES:
         with op.batch_alter_table(table) as batch:
             batch.drop_column("search_text")
+    with op.batch_alter_table("status_events") as batch:
+        batch.drop_column("via")
