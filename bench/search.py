@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from fanout import _settings  # noqa: E402  (the same instance settings)
 from national_tree import national_tree  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from docexchange.domain.accounts import Role  # noqa: E402
 from docexchange.domain.documents import DOC_TYPES  # noqa: E402
@@ -172,6 +173,7 @@ def one_run(url: str, schema: str, instance: Path, count: int) -> dict[str, Any]
     with svc.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE" if not svc.settings.is_sqlite else "ANALYZE"))
     clerk = Actor(0, "bench", BUSY, frozenset({Role.CLERK}))
+    out_plan = _plan(svc, clerk) if not svc.settings.is_sqlite else ""
     out: dict[str, Any] = {"rows": count, "load_s": load_s, "searches": {}}
     for (label, args), want in zip(SEARCHES, expected, strict=True):
         filters = ListQuery.model_validate(args)
@@ -188,8 +190,31 @@ def one_run(url: str, schema: str, instance: Path, count: int) -> dict[str, Any]
             "total": found.total,
             "shown": len(found.items),
         }
+    out["plan"] = out_plan
     svc.engine.dispose()
     return out
+
+
+def _plan(svc: Any, clerk: Actor) -> str:
+    """PostgreSQL's plan for the count of the first search (which index answers it)."""
+    from sqlalchemy.dialects import postgresql
+
+    from docexchange.services.listing import text_matches
+
+    with svc.sessions() as session:
+        query = select(InboxEntry.id).where(
+            InboxEntry.recipient_code == clerk.unit_code,
+            *text_matches(
+                session, "quyet dinh", InboxEntry.search_text, issuer=InboxEntry.sender_code
+            ),
+        )
+        sql = str(
+            query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+        )
+        rows = session.execute(
+            text(f"EXPLAIN (ANALYZE, BUFFERS OFF) SELECT count(*) FROM ({sql}) q")
+        )
+        return "\n".join(r[0] for r in rows)
 
 
 def main() -> None:
@@ -204,11 +229,23 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             instance = Path(tmp)
             url = f"sqlite:///{instance / 'bench.db'}" if db == "sqlite" else args.postgres
-            schema = "" if db == "sqlite" else f"bench_search_{int(time.time())}"
-            result = one_run(url, schema, instance, args.entries)
+            schema = "" if db == "sqlite" else f"bench_search_{secrets.token_hex(4)}"
+            admin = create_engine(args.postgres) if schema else None
+            if admin is not None:
+                with admin.begin() as connection:
+                    connection.execute(text(f"CREATE SCHEMA {schema}"))
+            try:
+                result = one_run(url, schema, instance, args.entries)
+            finally:
+                if admin is not None:
+                    with admin.begin() as connection:
+                        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+                    admin.dispose()
         print(f"\n{db}: {result['rows']:,} entries loaded in {result['load_s']:.0f} s")
         print(f"| search (busy unit, {BUSY}) | total | median ms | first ms |")
         print("|---|---|---|---|")
+        if result["plan"]:
+            print(result["plan"])
         for label, figures in result["searches"].items():
             print(
                 f"| {label} | {figures['total']:,} | {figures['median_ms']:.1f} |"

@@ -64,15 +64,32 @@ def upgrade() -> None:
         batch.drop_index("ix_deliveries_from_code")
         batch.create_index("ix_deliveries_from_created", ["from_code", "created_at"])
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        where = _trigram_schema()
         for table in _TABLES:
             op.create_index(
                 f"ix_{table}_search_trgm",
                 table,
                 ["search_text"],
                 postgresql_using="gin",
-                postgresql_ops={"search_text": "gin_trgm_ops"},
+                postgresql_ops={"search_text": f'"{where}".gin_trgm_ops'},
             )
+
+
+def _trigram_schema() -> str:
+    """Where pg_trgm lives in this database, installing it in ``public`` when it is not
+    there yet: never in docexchange's own schema, which a test or an operator may drop with
+    everything in it (and an extension belongs to the whole database)."""
+    bind = op.get_bind()
+    found = bind.execute(
+        sa.text(
+            "SELECT n.nspname FROM pg_extension e"
+            " JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+        )
+    ).scalar()
+    if found is None:
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        found = "public"
+    return str(found)
 
 
 def downgrade() -> None:
