@@ -492,3 +492,76 @@ def test_lists_become_cards_at_a_phones_width_and_roles_are_named(
                 browser.save_screenshot(os.path.join(os.environ["DX_SCREENSHOTS"], name))
     finally:
         browser.set_window_size(1280, 900)
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+def test_a_clerk_searches_filters_and_pages_then_the_leader_assigns_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, services: Services, client: Any, as_user: Any
+) -> None:
+    """251 arrivals in Chân Mộng's inbox: the clerk finds the Quyết định by typing without
+    marks, narrows to what is overdue, pages to the end; the leader assigns it with an
+    instruction and a deadline; the clerk finds it on the home page."""
+    from datetime import date
+
+    from docexchange.services import exchange
+    from tests.clock import office_at, vn
+    from tests.web.test_documents import signed_and_issued
+    from tests.web.test_search import add_arrivals
+
+    with office_at(services, vn(date(2027, 3, 1), 8, 0)):
+        subject = "Quyết định ban hành quy chế văn thư, lưu trữ"
+        body = signed_and_issued(
+            client, as_user, recipients=["000.21.12.H45"], subject=subject, doc_type="QĐ"
+        )
+        sent = client.post(f"/api/v1/documents/{body['id']}/send", headers=as_user("pt.vanthu"))
+        assert sent.status_code == 202
+        assert exchange.deliver_pending(services).delivered == 1
+        add_arrivals(services, 250, due_date=lambda n: date(2027, 2, 20) if n < 7 else None)
+
+        wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+        sign_in(browser, live_server, "cm.vanthu")
+        click_and_load(browser, By.ID, "nav-inbox")
+        assert "1\u201350 trong 251" in browser.find_element(By.ID, "page-count").text
+        browser.find_element(By.ID, "q").send_keys("quyet dinh")
+        click_and_load(browser, By.ID, "search")
+        rows = browser.find_elements(By.CSS_SELECTOR, "#inbox tbody tr")
+        assert [r.find_element(By.TAG_NAME, "a").text for r in rows] == [subject]
+        assert "q=quyet+dinh" in browser.current_url
+
+        click_and_load(browser, By.ID, "clear")
+        browser.find_element(By.ID, "overdue").click()
+        click_and_load(browser, By.ID, "search")
+        overdue = browser.find_elements(By.CSS_SELECTOR, "#inbox tbody tr")
+        assert len(overdue) == 7 and all("quá hạn" in r.text for r in overdue)
+
+        click_and_load(browser, By.ID, "clear")
+        pages = 1
+        while browser.find_elements(By.ID, "page-next"):
+            click_and_load(browser, By.ID, "page-next")
+            pages += 1
+        assert pages == 6 and browser.find_element(By.ID, "page-number").text == "Trang 6/6"
+        assert "251\u2013251 trong 251" in browser.find_element(By.ID, "page-count").text
+
+        browser.get(f"{live_server}/inbox?q=quyet+dinh")
+        click_and_load(browser, By.LINK_TEXT, subject)
+        click_and_load(browser, By.ID, "move-03")
+        entry_url = browser.current_url
+
+        sign_in(browser, live_server, "cm.lanhdao")
+        browser.get(entry_url)
+        Select(browser.find_element(By.ID, "assignee")).select_by_value("cm.vanthu")
+        browser.find_element(By.ID, "instruction-text").send_keys("Văn thư rà soát, báo cáo")
+        due = browser.find_element(By.ID, "due-date")
+        browser.execute_script("arguments[0].value = '2027-03-03'", due)
+        click_and_load(browser, By.ID, "move-04")
+        status = wait.until(ec.presence_of_element_located((By.ID, "status")))
+        assert status.text.startswith("04 đã phân công")
+
+        sign_in(browser, live_server, "cm.vanthu")
+        digest = browser.find_element(By.ID, "digest").text
+        assert subject in digest and "03/03/2027" in digest
+        assert "Văn thư rà soát, báo cáo" in digest
+        shots = os.environ.get("DX_SCREENSHOTS")
+        if shots:
+            browser.get(f"{live_server}/inbox?q=quyet+dinh")
+            browser.save_screenshot(str(Path(shots) / "inbox-search.png"))
