@@ -56,7 +56,24 @@ MESSAGES: dict[str, str] = {
     "too_many_attempts": N_(
         "Too many failed sign-ins for this account. Try again in {minutes} minutes."
     ),
+    "too_many_attempts_client": N_(
+        "Too many failed sign-ins from your address. Try again in {minutes} minutes."
+    ),
     "authentication_required": N_("You must sign in first."),
+    "password_change_required": N_(
+        "Your password was reset: choose a new one before anything else."
+    ),
+    "totp_enrolment_required": N_(
+        "Your role requires a second factor: set up an authenticator app before anything else."
+    ),
+    "totp_required": N_("Enter the code from your authenticator app (or a recovery code)."),
+    "totp_invalid": N_("The code from the authenticator app is wrong or has expired."),
+    "totp_already_enrolled": N_(
+        "A second factor is already in force for this account; an administrator can remove it."
+    ),
+    "totp_not_enrolled": N_("Start setting up the authenticator app first."),
+    "wrong_current_password": N_("Your current password is not right."),
+    "password_unchanged": N_("The new password must differ from the current one."),
     "token_invalid": N_("The access token is not valid."),
     "token_expired": N_("The access token has expired. Please sign in again."),
     "token_revoked": N_("The access token has been revoked. Please sign in again."),
@@ -107,6 +124,9 @@ MESSAGES: dict[str, str] = {
         "A username is 3 to 64 lowercase letters, digits, '.', '_' or '-' (got '{username}')."
     ),
     "weak_password": N_("The password must be at least {min_length} characters long."),
+    "common_password": N_(
+        "This password is too easy to guess (a common one, or your username): choose another."
+    ),
     "admin_credentials_missing": N_(
         "Set DOCEXCHANGE_ADMIN_USERNAME and DOCEXCHANGE_ADMIN_PASSWORD or answer the prompts."
     ),
@@ -294,6 +314,9 @@ FIELD_LABELS: dict[str, str] = {
     "instruction": N_("instruction"),
     "overdue": N_("overdue only"),
     "q": N_("search words"),
+    "totp": N_("authenticator code"),
+    "current_password": N_("current password"),
+    "new_password": N_("new password"),
     "recipient": N_("recipient"),
     "page": N_("page"),
     "per_page": N_("rows per page"),

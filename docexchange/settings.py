@@ -56,6 +56,14 @@ class Settings:
     #: Failed logins for one username within the window before further tries are refused.
     login_max_failures: int = 10
     login_window_seconds: int = 900
+    #: Failed logins from one client address (over all accounts) within the window.
+    login_max_client_failures: int = 50
+    #: How many proxies in front of the server set ``X-Forwarded-For``/``-Proto``; 0: the
+    #: client address is the socket's peer (never trust a header nobody sets for you).
+    trusted_proxies: int = 0
+    #: Roles that must sign in with a second factor (TOTP), comma-separated; empty: none.
+    #: Not set: ``admin``, except in demo mode (where nobody must).
+    require_totp_roles: str | None = None
     #: Argon2id cost for password hashes (OWASP: at least 19 MiB and 2 passes).
     argon2_memory_kib: int = 65536
     argon2_time_cost: int = 3
@@ -104,6 +112,13 @@ class Settings:
             )
 
     @property
+    def totp_roles(self) -> frozenset[str]:
+        """The role names that must have a second factor."""
+        if self.require_totp_roles is None:
+            return frozenset() if self.demo_mode else frozenset({"admin"})
+        return frozenset(r.strip() for r in self.require_totp_roles.split(",") if r.strip())
+
+    @property
     def blob_dir(self) -> Path:
         """Content-addressed document store."""
         return self.instance_dir / "blobs"
@@ -130,6 +145,8 @@ _INT_FIELDS = {
     "ARGON2_TIME_COST": "argon2_time_cost",
     "LOGIN_MAX_FAILURES": "login_max_failures",
     "LOGIN_WINDOW_SECONDS": "login_window_seconds",
+    "LOGIN_MAX_CLIENT_FAILURES": "login_max_client_failures",
+    "TRUSTED_PROXIES": "trusted_proxies",
     "MAX_PIN_FAILURES": "max_pin_failures",
     "MAX_SIGNING_BATCH": "max_signing_batch",
     "VERIFY_TIMEOUT_SECONDS": "verify_timeout_seconds",
@@ -152,6 +169,7 @@ _STR_FIELDS = {
     "TOKENS_CONFIG": "tokens_config",
     "TRUST_DIR": "trust_dir",
     "PEERS_CONFIG": "peers_config",
+    "REQUIRE_TOTP_ROLES": "require_totp_roles",
 }
 _BOOL_FIELDS = {
     "DEMO": "demo_mode",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
+from pathlib import Path
 
 from docexchange.errors import InvalidInput, invalid_field
 
@@ -58,13 +61,34 @@ def check_username(value: object) -> str:
     return text
 
 
-def check_password_policy(password: object) -> str:
-    """Refuse passwords that are too short (NIST SP 800-63B: length over composition).
+@functools.cache
+def _common_passwords() -> frozenset[str]:
+    text = (Path(__file__).parent / "data" / "common_passwords.txt").read_text(encoding="utf-8")
+    lines = (line.strip() for line in text.splitlines())
+    return frozenset(_plain(line) for line in lines if line and not line.startswith("#"))
 
-    :raises InvalidInput: ``weak_password``.
+
+def _plain(password: str) -> str:
+    """A password as compared with the list: lower case, no marks, no spaces."""
+    decomposed = unicodedata.normalize("NFD", password.replace("đ", "d").replace("Đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace())
+
+
+def check_password_policy(password: object, *, username: str | None = None) -> str:
+    """Refuse passwords that are too short, common, one character repeated, or the
+    username itself (NIST SP 800-63B: length and a blocklist over composition rules).
+
+    :raises InvalidInput: ``weak_password`` (too short) or ``common_password``.
     """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput("weak_password", min_length=MIN_PASSWORD_LENGTH)
+    plain = _plain(password).casefold()
+    if (
+        plain in _common_passwords()
+        or len(set(plain)) <= 2
+        or (username is not None and username.casefold() in plain)
+    ):
+        raise InvalidInput("common_password")
     return password
 
 

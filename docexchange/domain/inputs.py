@@ -74,6 +74,7 @@ __all__ = [
     "NewUserBody",
     "PaperBody",
     "PaperQuery",
+    "PasswordChange",
     "PinBody",
     "ReasonBody",
     "RecipientsBody",
@@ -85,6 +86,7 @@ __all__ = [
     "StatusBody",
     "SubmitBody",
     "TokenBody",
+    "TotpCode",
     "UnitBody",
     "UnitChanges",
     "UnitsQuery",
@@ -111,6 +113,17 @@ DocumentId: TypeAlias = OptionalText64
 class Credentials(Input):
     username: Text64
     password: Text1024
+    #: The second factor: a code from the authenticator app, or a recovery code.
+    totp: OptionalText64 = None
+
+
+class PasswordChange(Input):
+    current_password: Text1024
+    new_password: Text1024
+
+
+class TotpCode(Input):
+    code: Text64
 
 
 class PinBody(Input):

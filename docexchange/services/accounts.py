@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from docexchange.domain.accounts import (
@@ -29,8 +29,15 @@ from docexchange.errors import (
 )
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role, require_unit_visible, role_set
+from docexchange.services.throttle import (
+    LoginPolicy,
+    check_allowed,
+    forget_failures,
+    record_failure,
+)
+from docexchange.services.totp import check_second_factor
 from docexchange.storage.base import utcnow
-from docexchange.storage.models import ApiToken, AuditEvent, RoleHistory, Unit, User, UserRole
+from docexchange.storage.models import ApiToken, RoleHistory, Unit, User, UserRole
 
 __all__ = [
     "IssuedToken",
@@ -202,7 +209,7 @@ def set_roles(session: Session, username: str, roles: frozenset[Role], *, actor:
     user.roles = [UserRole(role=r.value) for r in sorted(wanted)]
     session.flush()
     sync_role_history(session, user)
-    _revoke_all(session, user.id)  # signed in with the old roles: every session ends
+    end_sessions(session, user.id)  # signed in with the old roles: every session ends
     audit.record(
         session,
         actor=actor.username,
@@ -228,7 +235,7 @@ def set_password(
     if user is None:
         raise NotFound("user_not_found", username=username)
     user.password_hash = hasher.hash(password)
-    _revoke_all(session, user.id)
+    end_sessions(session, user.id)
     audit.record(
         session,
         actor=actor.username if actor else "system",
@@ -251,28 +258,6 @@ def _dummy_hash(hasher: PasswordHasher) -> str:
     return _dummy_hashes[key]
 
 
-@dataclass(frozen=True)
-class LoginPolicy:
-    """Online guessing limit: at most ``max_failures`` failed logins per ``window_seconds``."""
-
-    max_failures: int = 10
-    window_seconds: int = 900
-
-
-def _recent_failures(session: Session, username: str, policy: LoginPolicy) -> int:
-    since = utcnow() - timedelta(seconds=policy.window_seconds)
-    count = session.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.target == username,
-            AuditEvent.action == "login.failure",
-            AuditEvent.occurred_at >= since,
-        )
-    )
-    return int(count or 0)
-
-
 def authenticate(
     session: Session,
     username: str,
@@ -280,28 +265,39 @@ def authenticate(
     *,
     hasher: PasswordHasher,
     channel: str,
+    client: str,
     policy: LoginPolicy | None = None,
+    totp: str | None = None,
+    secret_key: str = "",
 ) -> User:
     """Check a username and password; record the attempt either way.
 
     :param channel: ``api`` or ``ui``, recorded in the audit event.
-    :param policy: the guessing limit (defaults to :class:`LoginPolicy`).
-    :raises Unauthorized: ``invalid_credentials`` (never says which part was wrong).
-    :raises TooManyRequests: ``too_many_attempts`` after too many recent failures; the
-        password is then not even checked.
+    :param client: the client's address (throttling counts per account and address, and
+        per address).
+    :param policy: the guessing limits (defaults to :class:`LoginPolicy`).
+    :param totp: the second factor's code (or a recovery code), for a user who has one.
+    :param secret_key: the instance's key, which the TOTP secrets are encrypted with.
+    :raises Unauthorized: ``invalid_credentials`` (never says which part was wrong);
+        ``totp_required`` or ``totp_invalid`` after a right password, for a user with a
+        second factor (a wrong code counts as a failed sign-in).
+    :raises TooManyRequests: ``too_many_attempts`` or ``too_many_attempts_client`` after
+        too many recent failures; the password is then not even checked.
     """
     username = username[:200]
     limit = policy or LoginPolicy()
-    if _recent_failures(session, username, limit) >= limit.max_failures:
+    try:
+        check_allowed(session, username, client, limit)
+    except TooManyRequests:
         audit.record(
             session,
             actor=None,
             action="login.throttled",
             target=username,
-            details={"channel": channel},
+            details={"channel": channel, "client": client[:64]},
         )
         session.commit()
-        raise TooManyRequests("too_many_attempts", minutes=max(1, limit.window_seconds // 60))
+        raise
     user = session.scalar(select(User).where(User.username == username))
     reason: str | None = None
     if user is None:
@@ -315,19 +311,36 @@ def authenticate(
         else:
             if not user.active:
                 reason = "disabled"
+    factor: str | None = None
+    if reason is None and user is not None:
+        try:
+            factor = check_second_factor(user, totp, secret_key=secret_key)
+        except Unauthorized as exc:
+            if exc.code == "totp_required":
+                audit.record(session, actor=None, action="login.totp_required", target=username)
+                session.commit()
+                raise
+            reason = "wrong_totp"
     if reason is not None or user is None:
+        record_failure(session, username, client)
         audit.record(
             session,
             actor=None,
             action="login.failure",
             target=username,
-            details={"channel": channel, "reason": reason},
+            details={"channel": channel, "reason": reason, "client": client[:64]},
         )
         session.commit()
-        raise Unauthorized("invalid_credentials")
+        raise Unauthorized("totp_invalid" if reason == "wrong_totp" else "invalid_credentials")
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
-    audit.record(session, actor=user.username, action="login.success", details={"channel": channel})
+    forget_failures(session, username, client)
+    audit.record(
+        session,
+        actor=user.username,
+        action="login.success",
+        details={"channel": channel, "client": client[:64], "second_factor": factor},
+    )
     session.commit()
     return user
 
@@ -373,7 +386,9 @@ def revoke_token(session: Session, token: str, *, actor: Actor) -> None:
     session.commit()
 
 
-def _revoke_all(session: Session, user_id: int) -> int:
+def end_sessions(session: Session, user_id: int) -> int:
+    """Revoke every live token of a user: each UI session and API token ends at once (the
+    caller audits and commits)."""
     result = session.execute(
         update(ApiToken)
         .where(
@@ -395,7 +410,7 @@ def revoke_user_tokens(session: Session, username: str, *, actor: Actor) -> int:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound("user_not_found", username=username)
-    count = _revoke_all(session, user.id)
+    count = end_sessions(session, user.id)
     audit.record(
         session,
         actor=actor.username,

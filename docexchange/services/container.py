@@ -55,6 +55,7 @@ def build_services(settings: Settings) -> Services:
         login_policy=LoginPolicy(
             max_failures=settings.login_max_failures,
             window_seconds=settings.login_window_seconds,
+            max_client_failures=settings.login_max_client_failures,
         ),
         blobs=blobs,
         keys=KeyMaterial(

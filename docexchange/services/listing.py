@@ -18,7 +18,7 @@ from docexchange.domain.search import Page, Paged, like_pattern, terms
 from docexchange.domain.timeutil import VN_TZ
 from docexchange.storage.models import Unit
 
-__all__ = ["day_span", "page_of", "text_matches"]
+__all__ = ["day_span", "page_by_key", "page_of", "text_matches"]
 
 T = TypeVar("T")
 
@@ -53,6 +53,19 @@ def day_span(
     if last is not None:
         found.append(moment < datetime.combine(last + timedelta(days=1), time(), VN_TZ))
     return found
+
+
+def page_by_key(
+    session: Session, entity: Any, keys: Select[*tuple[Any, ...]], page: Page
+) -> Paged[Any]:
+    """One page of ``entity`` rows: ``keys`` selects their ids (in order, filtered), which
+    an index can answer alone; only the page's rows are then read whole."""
+    total = session.scalar(
+        keys.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    )
+    ids = list(session.scalars(keys.limit(page.size).offset(page.offset)))
+    rows = {row.id: row for row in session.scalars(select(entity).where(entity.id.in_(ids)))}
+    return Paged([rows[i] for i in ids if i in rows], total or 0, page)
 
 
 def page_of(session: Session, query: Select[*tuple[Any, ...]], page: Page) -> Paged[Any]:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.sql.expression import false as sa_false
 
 from docexchange.domain.documents import (
     DOC_TYPES,
@@ -42,6 +43,7 @@ __all__ = [
     "Document",
     "DocumentSignature",
     "InboxEntry",
+    "LoginFailure",
     "NumberCounter",
     "PaperRecord",
     "RevokedConsignment",
@@ -64,6 +66,19 @@ ROLES = ("signer", "clerk", "specialist", "admin", "auditor")
 
 def _in(values: tuple[str, ...]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+#: What the inbox's list reads besides its order (kept in its index on PostgreSQL).
+INBOX_LIST_COLUMNS = [
+    "id",
+    "search_text",
+    "status_code",
+    "doc_type",
+    "sender_code",
+    "forwarded_by",
+    "handling_due",
+    "due_date",
+]
 
 
 def _found_by(table: str) -> Index:
@@ -153,6 +168,16 @@ class User(Base):
     signature_image_sha256: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set by an admin's reset (a one-time password): the next sign-in must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
+    #: The second factor (TOTP, RFC 6238): the secret encrypted with the instance's key,
+    #: set on enrolment; ``totp_confirmed_at`` once a first code proved the app has it.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Recovery codes for a lost phone: their SHA-256, each usable once.
+    recovery_codes: Mapped[list[str] | None] = mapped_column(JSON)
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -161,6 +186,22 @@ class User(Base):
     def role_names(self) -> frozenset[str]:
         """The user's role names."""
         return frozenset(r.role for r in self.roles)
+
+
+class LoginFailure(Base):
+    """A failed sign-in: which account, from which client address, when. Throttling counts
+    these (per account and address, and per address), so it holds across processes."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_user_client_at", "username", "client", "at"),
+        Index("ix_login_failures_client_at", "client", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(200))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class UserRole(Base):
@@ -470,8 +511,15 @@ class InboxEntry(Base):
         UniqueConstraint(
             "recipient_code", "incoming_year", "incoming_number", name="inbox_incoming_number"
         ),
-        # The inbox's own order (urgent first, newest first), so a page is read in order.
-        Index("ix_inbox_recipient_order", "recipient_code", "urgency_rank", "received_at"),
+        # A unit's inbox in its order (urgent first), carrying what the filters and the search
+        # read: on PostgreSQL a page's keys and its count come from this index alone.
+        Index(
+            "ix_inbox_recipient_order",
+            "recipient_code",
+            "urgency_rank",
+            "received_at",
+            postgresql_include=INBOX_LIST_COLUMNS,
+        ),
         _found_by("inbox_entries"),
     )
 

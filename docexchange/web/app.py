@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, g, request, session, url_for
 from flask_babel import Babel
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from docexchange import __version__
 from docexchange.domain.accounts import Role, mask_personal_ids
@@ -24,6 +25,7 @@ from docexchange.settings import Settings, load_settings
 from docexchange.storage.models import InboxEntry
 from docexchange.web.auth import install_auth
 from docexchange.web.blueprints import (
+    account_ui,
     api_v1,
     appearances_ui,
     documents_ui,
@@ -84,6 +86,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         PERMANENT_SESSION_LIFETIME=timedelta(seconds=settings.token_ttl_seconds),
         WTF_CSRF_TIME_LIMIT=settings.token_ttl_seconds,
     )
+    if settings.trusted_proxies:
+        # Behind a reverse proxy: the client's address and scheme as the proxies report
+        # them (only as many hops as configured: a header a client sets itself is ignored).
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     # Vietnamese names stay readable in API answers; fields keep their documented order.
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -104,6 +115,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(health.bp)
     app.register_blueprint(api_v1.bp)
     app.register_blueprint(ui.bp)
+    app.register_blueprint(account_ui.bp)
     app.register_blueprint(documents_ui.bp)
     app.register_blueprint(exchange_ui.bp)
     app.register_blueprint(reports_ui.bp)
@@ -206,6 +218,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             response.headers["X-Frame-Options"] = "DENY"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if settings.secure_cookies:  # told it runs behind HTTPS: browsers keep to it
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         response.headers.setdefault(
             "Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"
         )

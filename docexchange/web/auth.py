@@ -12,8 +12,10 @@ from __future__ import annotations
 from flask import Flask, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from docexchange.errors import Unauthorized
+from docexchange.domain.accounts import Role
+from docexchange.errors import Forbidden, Unauthorized
 from docexchange.services import accounts
+from docexchange.services.credentials import PendingStep, pending_step
 from docexchange.storage.models import User
 from docexchange.web.context import db, services
 
@@ -29,6 +31,23 @@ PUBLIC_ENDPOINTS = frozenset(
         "ui.login",
         "ui.set_language",
         "verify_ui.verify",
+    }
+)
+
+#: What a person with a pending step (a new password after a reset, a second factor their
+#: role requires) may still reach: the step itself, who they are, signing out.
+STEP_ENDPOINTS = frozenset(
+    {
+        "api_v1.change_password",
+        "api_v1.totp_enrol",
+        "api_v1.totp_confirm",
+        "api_v1.logout",
+        "api_v1.me",
+        "account_ui.account",
+        "account_ui.password",
+        "account_ui.totp_enrol",
+        "account_ui.totp_confirm",
+        "ui.logout",
     }
 )
 
@@ -54,7 +73,10 @@ def _authenticate_api() -> None:
     user = accounts.resolve_token(db(), token)
     g.actor = accounts.actor_for(user)
     g.api_token = token
+    step = _pending(user)
     db().commit()  # end the read, so a long request holds no transaction open
+    if step is not None and request.endpoint not in STEP_ENDPOINTS:
+        raise Forbidden(step.value)
 
 
 def _authenticate_ui() -> Response | None:
@@ -68,8 +90,22 @@ def _authenticate_ui() -> Response | None:
         session.pop(SESSION_TOKEN, None)
         return redirect(url_for("ui.login", next=request.full_path.rstrip("?")))
     g.actor = accounts.actor_for(user)
+    step = _pending(user)
     db().commit()  # end the read, so a long request holds no transaction open
+    if step is not None and request.endpoint not in STEP_ENDPOINTS:
+        return redirect(url_for("account_ui.account"))
     return None
+
+
+def required_totp_roles() -> frozenset[Role]:
+    """The roles this server requires a second factor of (``DOCEXCHANGE_REQUIRE_TOTP_ROLES``)."""
+    known = {r.value for r in Role}
+    return frozenset(Role(r) for r in services().settings.totp_roles if r in known)
+
+
+def _pending(user: User) -> PendingStep | None:
+    g.pending_step = step = pending_step(user, required_totp_roles())
+    return step
 
 
 def install_auth(app: Flask) -> None:

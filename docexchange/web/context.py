@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 from sqlalchemy.orm import Session
 
 from docexchange.services.authz import Actor
@@ -62,6 +62,12 @@ def current_actor() -> Actor:
 def ratio_targets() -> dict[str, float]:
     """The ratio targets per unit level this instance is configured with."""
     return parse_targets(services().settings.ratio_targets)
+
+
+def client_address() -> str:
+    """The client's address: the socket's peer, or what the trusted proxies in front of
+    the server say (``DOCEXCHANGE_TRUSTED_PROXIES``, applied by ProxyFix)."""
+    return (request.remote_addr or "unknown")[:64]
 
 
 def download(export: Export) -> Response:

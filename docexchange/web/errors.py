@@ -57,11 +57,18 @@ def _respond(error: DocExchangeError, status: int) -> tuple[Response | str, int]
         response = jsonify(error_payload(error))
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="docexchange"'
+        _retry_after(response, error)
         return response, status
-    return (
-        render_template("error.html", message=localized(error), status=status),
-        status,
-    )
+    page = Response(render_template("error.html", message=localized(error), status=status))
+    _retry_after(page, error)
+    return page, status
+
+
+def _retry_after(response: Response, error: DocExchangeError) -> None:
+    """A refusal that ends by itself says when (seconds): ``Retry-After``."""
+    wait = error.params.get("retry_after")
+    if isinstance(wait, int):
+        response.headers["Retry-After"] = str(wait)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -49,6 +49,22 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
 
     username = StringField(_l("Username"), validators=[_required(), _length(max=64)])
     password = PasswordField(_l("Password"), validators=[_required(), _length(max=1024)])
+    totp = StringField(_l("Authenticator code (if enabled)"), validators=[_length(max=64)])
+
+
+class PasswordChangeForm(FlaskForm):  # type: ignore[misc]
+    """Change one's own password."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[_required(), _length(max=1024)]
+    )
+    new_password = PasswordField(_l("New password"), validators=[_required(), _length(max=1024)])
+
+
+class TotpForm(FlaskForm):  # type: ignore[misc]
+    """A code from the authenticator app."""
+
+    code = StringField(_l("Code from the app"), validators=[_required(), _length(max=64)])
 
 
 class UserForm(FlaskForm):  # type: ignore[misc]

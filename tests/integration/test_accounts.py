@@ -38,17 +38,34 @@ def test_login_failures_do_not_say_which_part_was_wrong(
     for username, password in [("pt.vanthu", "wrong-password-1"), ("nobody", DEMO_PASSWORD)]:
         with pytest.raises(Unauthorized) as info:
             accounts.authenticate(
-                session, username, password, hasher=services.hasher, channel="api"
+                session,
+                username,
+                password,
+                hasher=services.hasher,
+                channel="api",
+                client="192.0.2.1",
             )
         codes.add((info.value.code, tuple(info.value.params)))
     assert codes == {("invalid_credentials", ())}
 
 
 def test_every_login_is_audited(session: Session, services: Services, demo: None) -> None:
-    accounts.authenticate(session, "pt.vanthu", DEMO_PASSWORD, hasher=services.hasher, channel="ui")
+    accounts.authenticate(
+        session,
+        "pt.vanthu",
+        DEMO_PASSWORD,
+        hasher=services.hasher,
+        channel="ui",
+        client="192.0.2.1",
+    )
     with pytest.raises(Unauthorized):
         accounts.authenticate(
-            session, "pt.vanthu", "not-the-password", hasher=services.hasher, channel="api"
+            session,
+            "pt.vanthu",
+            "not-the-password",
+            hasher=services.hasher,
+            channel="api",
+            client="192.0.2.1",
         )
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.action.like("login.%")).order_by(AuditEvent.seq)
@@ -57,7 +74,11 @@ def test_every_login_is_audited(session: Session, services: Services, demo: None
         ("login.success", "pt.vanthu", None),
         ("login.failure", None, "pt.vanthu"),
     ]
-    assert events[1].details == {"channel": "api", "reason": "wrong_password"}
+    assert events[1].details == {
+        "channel": "api",
+        "reason": "wrong_password",
+        "client": "192.0.2.1",
+    }
     assert "not-the-password" not in str([e.details for e in events])
 
 
@@ -66,7 +87,12 @@ def test_disabled_account_cannot_sign_in(session: Session, services: Services, d
     session.commit()
     with pytest.raises(Unauthorized):
         accounts.authenticate(
-            session, "cm.vanthu", DEMO_PASSWORD, hasher=services.hasher, channel="api"
+            session,
+            "cm.vanthu",
+            DEMO_PASSWORD,
+            hasher=services.hasher,
+            channel="api",
+            client="192.0.2.1",
         )
 
 

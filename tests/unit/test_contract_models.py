@@ -21,6 +21,8 @@ CONTRACT = yaml.safe_load(
 #: Which model parses each operation's JSON body.
 BODIES: dict[tuple[str, str], type[Input]] = {
     ("post", "/auth/login"): inputs.Credentials,
+    ("post", "/auth/password"): inputs.PasswordChange,
+    ("post", "/auth/totp/confirm"): inputs.TotpCode,
     ("post", "/units"): inputs.UnitBody,
     ("patch", "/units/{code}"): inputs.UnitChanges,
     ("post", "/groups"): inputs.GroupBody,

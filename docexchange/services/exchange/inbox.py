@@ -36,7 +36,7 @@ from docexchange.services.exchange.common import (
     source_of,
 )
 from docexchange.services.exchange.status_outbox import report_back
-from docexchange.services.listing import day_span, page_of, text_matches
+from docexchange.services.listing import day_span, page_by_key, text_matches
 from docexchange.services.numbering import INCOMING_SERIES, next_number
 from docexchange.services.peers import Peer, PeerDirectory
 from docexchange.storage.base import utcnow
@@ -58,7 +58,7 @@ def list_inbox(
     """One page of what arrived for the actor's unit, urgent first, newest first, as
     ``filters`` narrow it: words (subject, number, type, issuer), the day it arrived, who
     sent or forwarded it, status, type, and (``overdue``) past its deadline ``today``."""
-    query = select(InboxEntry).where(
+    query = select(InboxEntry.id).where(
         InboxEntry.recipient_code == actor.unit_code,
         *text_matches(session, filters.q, InboxEntry.search_text, issuer=InboxEntry.sender_code),
         *day_span(InboxEntry.received_at, filters.first, filters.last),
@@ -73,8 +73,9 @@ def list_inbox(
         query = query.where(InboxEntry.doc_type == filters.doc_type)
     if filters.overdue:
         query = query.where(deadline_column() < today, not_finished())
-    return page_of(
+    return page_by_key(
         session,
+        InboxEntry,
         query.order_by(InboxEntry.urgency_rank, InboxEntry.received_at.desc(), InboxEntry.id),
         filters.paging,
     )

@@ -16,7 +16,7 @@ from docexchange.i18n import LOCALES
 from docexchange.services import accounts, directory, tokens, trust, workload
 from docexchange.services.authz import ancestors
 from docexchange.web.auth import sign_in_ui, sign_out_ui
-from docexchange.web.context import current_actor, db, services
+from docexchange.web.context import client_address, current_actor, db, services
 from docexchange.web.errors import localized
 from docexchange.web.forms import LoginForm, TrustAnchorForm, UserForm
 
@@ -47,6 +47,9 @@ def login() -> Response | str:
                 hasher=svc.hasher,
                 channel="ui",
                 policy=svc.login_policy,
+                client=client_address(),
+                totp=form.totp.data or None,
+                secret_key=svc.settings.secret_key,
             )
         except DocExchangeError as exc:
             flash(localized(exc), "error")

@@ -58,7 +58,19 @@ def upgrade() -> None:
     _fill("units", ("name", "abbreviation"), search_text)
     op.create_index("ix_documents_sender_created", "documents", ["sender_code", "created_at"])
     op.create_index(
-        "ix_inbox_recipient_order", "inbox_entries", ["recipient_code", "urgency_rank", "received_at"]
+        "ix_inbox_recipient_order",
+        "inbox_entries",
+        ["recipient_code", "urgency_rank", "received_at"],
+        postgresql_include=[
+            "id",
+            "search_text",
+            "status_code",
+            "doc_type",
+            "sender_code",
+            "forwarded_by",
+            "handling_due",
+            "due_date",
+        ],
     )
     with op.batch_alter_table("deliveries") as batch:
         batch.drop_index("ix_deliveries_from_code")

@@ -11,6 +11,7 @@ from docexchange.errors import InvalidInput
 from docexchange.services import (
     accounts,
     appearances,
+    credentials,
     tokens,
 )
 from docexchange.web.blueprints.api_v1.blueprint import _items, bp
@@ -58,6 +59,23 @@ def revoke_tokens(username: str) -> Response:
     """Admin: revoke every token of a user."""
     count = accounts.revoke_user_tokens(db(), username, actor=current_actor())
     return jsonify({"revoked": count})
+
+
+@bp.post("/users/<username>/password-reset")
+def reset_password(username: str) -> Response:
+    """Admin: a one-time password for ``username`` (shown this once), to be replaced at the
+    next sign-in; their sessions and tokens end."""
+    one_time = credentials.reset_password(
+        db(), username, actor=current_actor(), hasher=services().hasher
+    )
+    return jsonify({"username": username, "one_time_password": one_time})
+
+
+@bp.delete("/users/<username>/totp")
+def remove_totp(username: str) -> tuple[str, int]:
+    """Admin: take away a lost second factor (the person enrols again)."""
+    credentials.remove_totp(db(), username, actor=current_actor())
+    return "", 204
 
 
 @bp.post("/users/<username>/token")
