@@ -565,3 +565,38 @@ def test_a_clerk_searches_filters_and_pages_then_the_leader_assigns_in_the_brows
         if shots:
             browser.get(f"{live_server}/inbox?q=quyet+dinh")
             browser.save_screenshot(str(Path(shots) / "inbox-search.png"))
+
+
+def test_a_clerk_sets_up_two_step_sign_in_at_a_phones_width(
+    live_server: str, browser: webdriver.Chrome
+) -> None:
+    """From the name in the menu to the recovery codes, on a 390 px wide screen; the next
+    sign-in asks for the code."""
+    import pyotp
+
+    browser.set_window_size(390, 844)
+    sign_in(browser, live_server, "cm.vanthu")
+    click_and_load(browser, By.ID, "nav-account")
+    click_and_load(browser, By.ID, "totp-enrol")
+    qr = browser.find_element(By.CSS_SELECTOR, "#totp-qr svg")
+    assert qr.size["width"] > 100 and qr.location["x"] + qr.size["width"] <= 390
+    secret = browser.find_element(By.ID, "totp-secret").text
+    shots = os.environ.get("DX_SCREENSHOTS")
+    if shots:
+        browser.save_screenshot(str(Path(shots) / "account-totp-390.png"))
+    browser.find_element(By.ID, "code").send_keys(pyotp.TOTP(secret).now())
+    click_and_load(browser, By.ID, "totp-confirm")
+    codes = browser.find_elements(By.CSS_SELECTOR, "#recovery-codes li")
+    assert len(codes) == 10
+
+    browser.delete_all_cookies()
+    browser.get(f"{live_server}/login")
+    browser.find_element(By.ID, "username").send_keys("cm.vanthu")
+    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+    click_and_load(browser, By.ID, "submit")
+    alert = browser.find_element(By.CSS_SELECTOR, "[role=alert]")
+    assert "Hãy nhập mã từ ứng dụng xác thực" in alert.text
+    browser.find_element(By.ID, "password").send_keys("demo-Password-1")
+    browser.find_element(By.ID, "totp").send_keys(pyotp.TOTP(secret).now())
+    click_and_load(browser, By.ID, "submit")
+    assert "Xin chào" in browser.find_element(By.TAG_NAME, "h1").text

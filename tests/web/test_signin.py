@@ -220,3 +220,48 @@ def test_behind_https_cookies_are_secure_and_hsts_is_sent(services: Services) ->
     assert "Secure" in cookie and "HttpOnly" in cookie
     plain = create_app(services=services).test_client().get("/login")
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_the_pages_reset_change_and_enrol(client: FlaskClient, demo: None, app: Flask) -> None:
+    """An admin resets a password on the users page; the person signs in with it, is sent
+    to their account page, chooses a new one; then sets up an authenticator app there."""
+    from tests.web.test_ui import _csrf
+    from tests.web.test_ui import _login as login_page
+
+    users = login_page(client, "admin")
+    users = client.get("/users?unit=000.22.12.H45").get_data(as_text=True)
+    reset = client.post(
+        "/users/ml.vanthu/password-reset", data={"csrf_token": _csrf(users)}
+    ).get_data(as_text=True)
+    found = re.search(r'<code id="one-time-password" class="big">([^<]+)</code>', reset)
+    assert found is not None and "chỉ hiển thị lần này" in reset
+    one_time = found.group(1)
+
+    person = app.test_client()
+    landed = login_page(person, "ml.vanthu", one_time)
+    assert "Mật khẩu của bạn đã được đặt lại" in landed and 'id="change-password"' in landed
+    assert person.get("/inbox").headers["Location"].endswith("/account/")
+    changed = person.post(
+        "/account/password",
+        data={
+            "csrf_token": _csrf(landed),
+            "current_password": one_time,
+            "new_password": "Bùi Thị Minh đổi mật khẩu",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Đã đổi mật khẩu" in changed
+    assert person.get("/inbox").status_code == 200
+
+    account = person.get("/account/").get_data(as_text=True)
+    enrol = person.post("/account/totp/enrol", data={"csrf_token": _csrf(account)})
+    page = enrol.get_data(as_text=True)
+    assert '<div id="totp-qr" class="qr"><svg' in page
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page)
+    assert secret is not None
+    done = person.post(
+        "/account/totp/confirm",
+        data={"csrf_token": _csrf(page), "code": pyotp.TOTP(secret.group(1)).now()},
+    ).get_data(as_text=True)
+    assert done.count("<li><code>") == 10 and "Đã bật xác thực hai lớp" in done
+    assert 'id="totp-on"' in person.get("/account/").get_data(as_text=True)

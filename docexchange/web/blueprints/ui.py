@@ -13,7 +13,7 @@ from docexchange.domain.accounts import Role
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import DocExchangeError, Forbidden
 from docexchange.i18n import LOCALES
-from docexchange.services import accounts, directory, tokens, trust, workload
+from docexchange.services import accounts, credentials, directory, tokens, trust, workload
 from docexchange.services.authz import ancestors
 from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import client_address, current_actor, db, services
@@ -140,6 +140,28 @@ def users() -> Response | str:
     unit = directory.get_unit(db(), unit_code)
     people = accounts.list_users(db(), unit_code=unit_code, actor=actor)
     return render_template("users.html", unit=unit, people=people, form=form, is_admin=is_admin)
+
+
+@bp.post("/users/<username>/password-reset")
+def reset_password(username: str) -> Response | str:
+    """Admin: a one-time password for a person, shown on this page only."""
+    if not FlaskForm().validate_on_submit():
+        return redirect(url_for("ui.users"))
+    one_time = credentials.reset_password(
+        db(), username, actor=current_actor(), hasher=services().hasher
+    )
+    person = accounts.get_user(db(), username)
+    return render_template("password_reset.html", person=person, one_time=one_time)
+
+
+@bp.post("/users/<username>/totp/remove")
+def remove_totp(username: str) -> Response:
+    """Admin: take away a person's lost second factor."""
+    if FlaskForm().validate_on_submit():
+        credentials.remove_totp(db(), username, actor=current_actor())
+        flash(username, "totp_removed")
+    person = accounts.get_user(db(), username)
+    return redirect(url_for("ui.users", unit=person.unit_code))
 
 
 @bp.get("/admin/tokens")
