@@ -28,7 +28,8 @@ from docexchange.storage.models import LoginFailure
 
 __all__ = ["LoginPolicy", "check_allowed", "forget_failures", "record_failure"]
 
-#: Failures older than this are deleted when a new one is written (kept for the audit log).
+#: Failures older than this are deleted when the same address fails again (the audit log
+#: keeps every attempt).
 _KEEP = timedelta(days=1)
 
 
@@ -77,7 +78,10 @@ def check_allowed(session: Session, username: str, client: str, policy: LoginPol
 def record_failure(session: Session, username: str, client: str) -> None:
     """Count a failed sign-in (the caller commits)."""
     now = utcnow()
-    session.execute(delete(LoginFailure).where(LoginFailure.at < now - _KEEP))
+    # This address's old failures go (through its own index): the table holds about a day.
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.client == client, LoginFailure.at < now - _KEEP)
+    )
     session.add(LoginFailure(username=username[:200], client=client[:64], at=now))
 
 
