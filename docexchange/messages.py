@@ -73,6 +73,7 @@ MESSAGES: dict[str, str] = {
     ),
     "totp_not_enrolled": N_("Start setting up the authenticator app first."),
     "wrong_current_password": N_("Your current password is not right."),
+    "cannot_deactivate_self": N_("You cannot stop your own account; ask another administrator."),
     "password_unchanged": N_("The new password must differ from the current one."),
     "token_invalid": N_("The access token is not valid."),
     "token_expired": N_("The access token has expired. Please sign in again."),

@@ -52,6 +52,7 @@ __all__ = [
     "resolve_token",
     "revoke_token",
     "revoke_user_tokens",
+    "set_active",
 ]
 
 logger = logging.getLogger(__name__)
@@ -217,6 +218,30 @@ def set_roles(session: Session, username: str, roles: frozenset[Role], *, actor:
         target=username,
         details={"before": before, "after": sorted(r.value for r in wanted)},
     )
+    session.commit()
+    return user
+
+
+def set_active(session: Session, username: str, active: bool, *, actor: Actor) -> User:
+    """Admin: stop an account (its sessions and tokens end; it can no longer sign in) or let
+    it work again. An admin never stops their own account.
+
+    :raises NotFound: ``user_not_found``; :raises Conflict: ``cannot_deactivate_self``.
+    """
+    require_role(actor, Role.ADMIN)
+    user = get_user(session, username)
+    if not active and user.username == actor.username:
+        raise Conflict("cannot_deactivate_self")
+    if user.active != active:
+        user.active = active
+        if not active:
+            end_sessions(session, user.id)
+        audit.record(
+            session,
+            actor=actor.username,
+            action="user.reactivate" if active else "user.deactivate",
+            target=username,
+        )
     session.commit()
     return user
 

@@ -265,3 +265,48 @@ def test_the_pages_reset_change_and_enrol(client: FlaskClient, demo: None, app: 
     ).get_data(as_text=True)
     assert done.count("<li><code>") == 10 and "Đã bật xác thực hai lớp" in done
     assert 'id="totp-on"' in person.get("/account/").get_data(as_text=True)
+
+
+def test_an_admin_picks_any_unit_edits_roles_and_stops_an_account_on_the_page(
+    client: FlaskClient, demo: None, app: Flask, services: Services
+) -> None:
+    from tests.web.test_ui import _csrf
+    from tests.web.test_ui import _login as login_page
+
+    held = login_token(client, "ml.lanhdao")
+    login_page(client, "admin")
+    page = client.get("/users").get_data(as_text=True)
+    assert '<option value="000.22.12.H45">UBND xã Minh Lương</option>' in page
+    page = client.get("/users?unit=000.22.12.H45").get_data(as_text=True)
+    assert "Người dùng của UBND xã Minh Lương" in page
+    assert 'value="signer" checked> Người ký (lãnh đạo)' in page  # roles in Vietnamese
+    saved = client.post(
+        "/users/ml.lanhdao/roles",
+        data={"csrf_token": _csrf(page), "roles": ["signer", "clerk"]},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Đã lưu vai trò của ml.lanhdao" in saved
+    assert client.get("/api/v1/me", headers=auth(held)).status_code == 401  # old roles
+
+    def active(username: str, value: str) -> str:
+        answer = client.post(
+            f"/users/{username}/active",
+            data={"csrf_token": _csrf(saved), "active": value},
+            follow_redirects=True,
+        )
+        return str(answer.get_data(as_text=True))
+
+    stopped = active("ml.lanhdao", "0")
+    assert "Đã ngừng tài khoản ml.lanhdao" in stopped and "đã ngừng" in stopped
+    refused = client.post(
+        "/api/v1/auth/login", json={"username": "ml.lanhdao", "password": DEMO_PASSWORD}
+    )
+    assert refused.status_code == 401
+    assert "không thể ngừng tài khoản của chính mình" in active("admin", "0")
+    assert "đã được hoạt động trở lại" in active("ml.lanhdao", "1")
+    assert login_token(client, "ml.lanhdao")
+    with services.sessions() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.target == "ml.lanhdao")
+        ).all()
+    assert {"user.roles", "user.deactivate", "user.reactivate"} <= set(actions)

@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from docexchange.domain.accounts import Role
+from docexchange.domain.accounts import Role, parse_roles
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import DocExchangeError, Forbidden
 from docexchange.i18n import LOCALES
@@ -18,7 +18,7 @@ from docexchange.services.authz import ancestors
 from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import client_address, current_actor, db, services
 from docexchange.web.errors import localized
-from docexchange.web.forms import LoginForm, TrustAnchorForm, UserForm
+from docexchange.web.forms import ROLE_LABELS, LoginForm, TrustAnchorForm, UserForm
 
 bp = Blueprint("ui", __name__)
 logger = logging.getLogger(__name__)
@@ -139,7 +139,48 @@ def users() -> Response | str:
         form.unit_code.data = unit_code
     unit = directory.get_unit(db(), unit_code)
     people = accounts.list_users(db(), unit_code=unit_code, actor=actor)
-    return render_template("users.html", unit=unit, people=people, form=form, is_admin=is_admin)
+    units = sorted(directory.list_units(db()), key=lambda u: u.name) if is_admin else []
+    return render_template(
+        "users.html",
+        unit=unit,
+        people=people,
+        form=form,
+        is_admin=is_admin,
+        units=units,
+        role_labels=ROLE_LABELS,
+    )
+
+
+@bp.post("/users/<username>/roles")
+def user_roles(username: str) -> Response:
+    """Admin: the person's roles as ticked (their sessions end: granted under the old)."""
+    person = accounts.get_user(db(), username)
+    if FlaskForm().validate_on_submit():
+        try:
+            roles = parse_roles(request.form.getlist("roles"))
+            accounts.set_roles(db(), username, roles, actor=current_actor())
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            flash(username, "roles_set")
+    return redirect(url_for("ui.users", unit=person.unit_code))
+
+
+@bp.post("/users/<username>/active")
+def user_active(username: str) -> Response:
+    """Admin: stop an account, or let it work again (``active=1``)."""
+    person = accounts.get_user(db(), username)
+    if FlaskForm().validate_on_submit():
+        wanted = request.form.get("active") == "1"
+        try:
+            accounts.set_active(db(), username, wanted, actor=current_actor())
+        except DocExchangeError as exc:
+            db().rollback()
+            flash(localized(exc), "error")
+        else:
+            flash(username, "reactivated" if wanted else "deactivated")
+    return redirect(url_for("ui.users", unit=person.unit_code))
 
 
 @bp.post("/users/<username>/password-reset")

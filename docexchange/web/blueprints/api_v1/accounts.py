@@ -61,6 +61,20 @@ def revoke_tokens(username: str) -> Response:
     return jsonify({"revoked": count})
 
 
+@bp.post("/users/<username>/deactivate")
+def deactivate_user(username: str) -> Response:
+    """Admin: stop an account; its sessions and tokens end at once."""
+    user = accounts.set_active(db(), username, False, actor=current_actor())
+    return jsonify(user_to_dict(user))
+
+
+@bp.post("/users/<username>/reactivate")
+def reactivate_user(username: str) -> Response:
+    """Admin: let a stopped account sign in again."""
+    user = accounts.set_active(db(), username, True, actor=current_actor())
+    return jsonify(user_to_dict(user))
+
+
 @bp.post("/users/<username>/password-reset")
 def reset_password(username: str) -> Response:
     """Admin: a one-time password for ``username`` (shown this once), to be replaced at the
