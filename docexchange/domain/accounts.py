@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 
+from docexchange.domain.search import fold
 from docexchange.errors import InvalidInput, invalid_field
 
 __all__ = [
@@ -69,9 +69,9 @@ def _common_passwords() -> frozenset[str]:
 
 
 def _plain(password: str) -> str:
-    """A password as compared with the list: lower case, no marks, no spaces."""
-    decomposed = unicodedata.normalize("NFD", password.replace("đ", "d").replace("Đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c) and not c.isspace())
+    """A password as compared with the list: folded as a search is (lower case, no marks),
+    without spaces."""
+    return fold(password).replace(" ", "")
 
 
 def check_password_policy(password: object, *, username: str | None = None) -> str:
@@ -82,7 +82,7 @@ def check_password_policy(password: object, *, username: str | None = None) -> s
     """
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput("weak_password", min_length=MIN_PASSWORD_LENGTH)
-    plain = _plain(password).casefold()
+    plain = _plain(password)
     if (
         plain in _common_passwords()
         or len(set(plain)) <= 2
