@@ -134,6 +134,8 @@ class TokenInfo:
     has_key: bool
     certificate_subject: str | None
     certificate_not_after: str | None
+    #: The subject's common name (the person's or the organisation's name), if any.
+    certificate_name: str | None = None
 
 
 def provision_softhsm_token(
@@ -277,10 +279,11 @@ def list_tokens(module_path: str) -> list[TokenInfo]:
                 continue
             ref = TokenRef(module_path=module_path, token_label=token.label)
             certificate = read_certificate(ref)
-            subject = not_after = None
+            subject = not_after = name = None
             if certificate is not None:
                 parsed = asn1_x509.Certificate.load(certificate)
                 subject = parsed.subject.human_friendly
+                name = parsed.subject.native.get("common_name")
                 not_after = parsed.not_valid_after.isoformat()
             with _session(module_path, token.label) as session:
                 has_key = any(
@@ -297,6 +300,7 @@ def list_tokens(module_path: str) -> list[TokenInfo]:
                     has_key=has_key,
                     certificate_subject=subject,
                     certificate_not_after=not_after,
+                    certificate_name=name,
                 )
             )
     return infos

@@ -40,10 +40,8 @@ from pki.demo_ca import PersonSubject, new_citizen_id
 
 __all__ = [
     "ProvisionedToken",
-    "TokenReport",
     "check_pin_format",
     "clear_failures",
-    "doctor",
     "provision_unit_token",
     "provision_user_token",
     "refuse_if_locked",
@@ -313,39 +311,6 @@ def _record_failure(session: Session, label: str, *, actor: Actor, max_failures:
     if locked:
         raise Locked("token_locked", label=label)
     raise Forbidden("pin_incorrect", attempts_left=max_failures - state.failures)
-
-
-@dataclass(frozen=True)
-class TokenReport:
-    """One line of the token doctor: what is on the token and whether it is locked."""
-
-    label: str
-    has_key: bool
-    certificate_subject: str | None
-    certificate_not_after: str | None
-    failures: int
-    locked: bool
-
-
-def doctor(session: Session, *, keys: KeyMaterial, actor: Actor) -> list[TokenReport]:
-    """Admin: every token of the configured module, with its key, certificate and lock."""
-    require_role(actor, Role.ADMIN)
-    keys.activate_store()  # the module must see this instance's store
-    states = {s.label: s for s in session.scalars(select(TokenState))}
-    reports = []
-    for info in sorted(p11.list_tokens(keys.module_path), key=lambda i: i.label):
-        state = states.get(info.label)
-        reports.append(
-            TokenReport(
-                label=info.label,
-                has_key=info.has_key,
-                certificate_subject=info.certificate_subject,
-                certificate_not_after=info.certificate_not_after,
-                failures=state.failures if state else 0,
-                locked=bool(state and state.locked_at),
-            )
-        )
-    return reports
 
 
 def register_existing_token(

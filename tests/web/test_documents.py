@@ -481,11 +481,11 @@ def test_the_token_doctor_page_lists_tokens_and_unlocks(
     _login(client, "admin")
     page = client.get("/admin/tokens").get_data(as_text=True)
     assert "o:000.00.00.H45" in page and "u:pt.lanhdao" in page
-    assert "Nguyễn Văn Tỉnh" in page and "đã khóa" in page
+    assert "Nguyễn Văn Tỉnh" in page and "tạm dừng do nhập sai PIN" in page
     done = client.post(
         "/admin/tokens/u:pt.lanhdao/unlock", data={"csrf_token": _csrf(page)}, follow_redirects=True
     ).get_data(as_text=True)
-    assert "Đã mở khóa thiết bị ký u:pt.lanhdao." in done
+    assert "Đã gỡ tạm dừng do sai PIN cho thiết bị ký u:pt.lanhdao." in done
     assert (
         client.post(
             f"/api/v1/documents/{doc_id}/sign", json={"pin": PIN}, headers=leader
