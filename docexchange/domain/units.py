@@ -17,6 +17,7 @@ from enum import StrEnum
 from docexchange.errors import Conflict, InvalidInput
 
 __all__ = [
+    "ALLOWED_PARENTS",
     "CODE_PATTERN",
     "IdentifierCode",
     "RecipientSelector",
