@@ -68,6 +68,7 @@ MESSAGES: dict[str, str] = {
     ),
     "totp_required": N_("Enter the code from your authenticator app (or a recovery code)."),
     "totp_invalid": N_("The code from the authenticator app is wrong or has expired."),
+    "totp_used": N_("That code has signed in already; wait for the next one in the app."),
     "totp_already_enrolled": N_(
         "A second factor is already in force for this account; an administrator can remove it."
     ),

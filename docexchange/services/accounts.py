@@ -273,6 +273,9 @@ def set_password(
 # A valid hash of a random password, verified when the username is unknown so that the
 # answer takes as long as for a known user with a wrong password.
 _DUMMY_PASSWORD = secrets.token_urlsafe(16)
+
+#: What a refused sign-in says once the password was right (otherwise never which part).
+_REFUSALS = {"wrong_totp": "totp_invalid", "reused_totp": "totp_used"}
 _dummy_hashes: dict[tuple[int, int], str] = {}
 
 
@@ -339,13 +342,13 @@ def authenticate(
     factor: str | None = None
     if reason is None and user is not None:
         try:
-            factor = check_second_factor(user, totp, secret_key=secret_key)
+            factor = check_second_factor(session, user, totp, secret_key=secret_key)
         except Unauthorized as exc:
             if exc.code == "totp_required":
                 audit.record(session, actor=None, action="login.totp_required", target=username)
                 session.commit()
                 raise
-            reason = "wrong_totp"
+            reason = "reused_totp" if exc.code == "totp_used" else "wrong_totp"
     if reason is not None or user is None:
         record_failure(session, username, client)
         audit.record(
@@ -356,7 +359,7 @@ def authenticate(
             details={"channel": channel, "reason": reason, "client": client[:64]},
         )
         session.commit()
-        raise Unauthorized("totp_invalid" if reason == "wrong_totp" else "invalid_credentials")
+        raise Unauthorized(_REFUSALS.get(reason or "", "invalid_credentials"))
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     forget_failures(session, username, client)

@@ -21,7 +21,7 @@ from docexchange.errors import Conflict, Forbidden, InvalidInput
 from docexchange.services import audit
 from docexchange.services.accounts import actor_for, end_sessions, get_user
 from docexchange.services.authz import Actor, require_role
-from docexchange.services.totp import ISSUER, code_hash, seal, totp_of
+from docexchange.services.totp import ISSUER, code_hash, matched_step, seal, totp_of
 from docexchange.storage.base import utcnow
 from docexchange.storage.models import User
 
@@ -114,7 +114,7 @@ def enrol_totp(session: Session, user: User, *, secret_key: str) -> Enrolment:
     if user.totp_confirmed_at is not None:
         raise Conflict("totp_already_enrolled")
     secret = pyotp.random_base32()
-    user.totp_secret = seal(secret, secret_key)
+    user.totp_secret, user.totp_last_step = seal(secret, secret_key), None
     audit.record(session, actor=user.username, action="user.totp_enrol", target=user.username)
     session.commit()
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=ISSUER)
@@ -130,7 +130,7 @@ def confirm_totp(session: Session, user: User, code: str, *, secret_key: str) ->
     totp = totp_of(user, secret_key)
     if totp is None or user.totp_confirmed_at is not None:
         raise Conflict("totp_not_enrolled")
-    if not totp.verify(code.strip(), valid_window=1):
+    if matched_step(totp, code) is None:
         raise InvalidInput("totp_invalid")
     codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(RECOVERY_CODES)]
     user.totp_confirmed_at = utcnow()
@@ -148,6 +148,7 @@ def remove_totp(session: Session, username: str, *, actor: Actor) -> None:
     require_role(actor, Role.ADMIN)
     user = get_user(session, username)
     user.totp_secret, user.totp_confirmed_at, user.recovery_codes = None, None, None
+    user.totp_last_step = None
     end_sessions(session, user.id)
     audit.record(session, actor=actor.username, action="user.totp_remove", target=username)
     session.commit()

@@ -9,14 +9,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import UTC, datetime
 
 import pyotp
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
 
 from docexchange.errors import Unauthorized
 from docexchange.storage.models import User
 
-__all__ = ["ISSUER", "check_second_factor", "code_hash", "seal", "totp_of"]
+__all__ = [
+    "ISSUER",
+    "check_second_factor",
+    "code_hash",
+    "matched_step",
+    "seal",
+    "totp_of",
+]
 
 #: The name an authenticator app shows above the code.
 ISSUER = "docexchange"
@@ -46,19 +56,56 @@ def seal(secret: str, secret_key: str) -> str:
     return _fernet(secret_key).encrypt(secret.encode()).decode()
 
 
-def check_second_factor(user: User, code: str | None, *, secret_key: str) -> str | None:
-    """For a user whose second factor is in force: a current TOTP code, or one unused
-    recovery code (consumed; the caller commits). Answers how (``totp``/``recovery``), or
-    ``None`` when the user has no second factor.
+def matched_step(totp: pyotp.TOTP, code: str, at: datetime | None = None) -> int | None:
+    """The time step a code belongs to, if it is the current one or one step either side
+    (a phone's clock a little off, a code typed as it changed)."""
+    given = code.strip()
+    now = totp.timecode(at or datetime.now(UTC))
+    for step in (now, now - 1, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), given):
+            return step
+    return None
 
-    :raises Unauthorized: ``totp_required`` (no code given) or ``totp_invalid``.
+
+def _claim(session: Session, user: User, step: int) -> bool:
+    """Record ``step`` as the user's last one, unless it or a later one was used already.
+
+    One conditional UPDATE: two sign-ins racing with one code cannot both pass.
+    """
+    claimed = session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def check_second_factor(
+    session: Session, user: User, code: str | None, *, secret_key: str
+) -> str | None:
+    """For a user whose second factor is in force: a current TOTP code not used before, or
+    one unused recovery code (consumed; the caller commits). Answers how
+    (``totp``/``recovery``), or ``None`` when the user has no second factor.
+
+    :raises Unauthorized: ``totp_required`` (no code given), ``totp_used`` (a code that
+        signed in already) or ``totp_invalid``.
     """
     if user.totp_confirmed_at is None:
         return None
     if not code:
         raise Unauthorized("totp_required")
     totp = totp_of(user, secret_key)
-    if totp is not None and totp.verify(code.strip(), valid_window=1):
+    step = matched_step(totp, code) if totp is not None else None
+    if step is not None:
+        if not _claim(session, user, step):
+            raise Unauthorized("totp_used")
         return "totp"
     given = code_hash(code)
     left = list(user.recovery_codes or [])

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -178,6 +179,9 @@ class User(Base):
     totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Recovery codes for a lost phone: their SHA-256, each usable once.
     recovery_codes: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The TOTP time step (RFC 6238 counter) of the last code that signed in: a code is
+    #: good once, so one seen over a shoulder or in a log cannot sign in again.
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )

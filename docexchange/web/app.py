@@ -28,11 +28,13 @@ from docexchange.web.blueprints import (
     account_ui,
     api_v1,
     appearances_ui,
+    directory_ui,
     documents_ui,
     exchange_ui,
     health,
     pki_http,
     reports_ui,
+    tokens_ui,
     ui,
     verify_ui,
 )
@@ -121,6 +123,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.register_blueprint(reports_ui.bp)
     app.register_blueprint(verify_ui.bp)
     app.register_blueprint(appearances_ui.bp)
+    app.register_blueprint(tokens_ui.bp)
+    app.register_blueprint(directory_ui.bp)
     app.register_blueprint(pki_http.bp)
     app.teardown_appcontext(close_session)
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, flash, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from docexchange.errors import DocExchangeError
 from docexchange.i18n import message_for
+from docexchange.web.context import db
 
-__all__ = ["error_object", "error_payload", "register_error_handlers", "wants_json"]
+__all__ = [
+    "error_object",
+    "error_payload",
+    "flash_refusal",
+    "localized",
+    "register_error_handlers",
+    "wants_json",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +58,12 @@ def error_object(error: DocExchangeError) -> dict[str, object]:
 def localized(error: DocExchangeError) -> str:
     """The error's message in the reader's language (pages; the API gives both)."""
     return message_for(error, str(get_locale() or "vi"))
+
+
+def flash_refusal(error: DocExchangeError) -> None:
+    """A page's action was refused: undo what the request began and say why atop the page."""
+    db().rollback()
+    flash(localized(error), "error")
 
 
 def _respond(error: DocExchangeError, status: int) -> tuple[Response | str, int]:

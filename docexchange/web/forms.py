@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from docexchange.domain.accounts import Role
 
@@ -31,7 +31,19 @@ def _length(*, min: int = -1, max: int = -1) -> Length:
     return Length(min=min, max=max, message=_l("Too long or too short for this field."))
 
 
-__all__ = ["LoginForm", "PaperForm", "PinForm", "TrustAnchorForm", "UploadForm", "UserForm"]
+__all__ = [
+    "LoginForm",
+    "PaperForm",
+    "PersonTokenForm",
+    "PinForm",
+    "TrustAnchorForm",
+    "UnitCloseForm",
+    "UnitEditForm",
+    "UnitForm",
+    "UnitTokenForm",
+    "UploadForm",
+    "UserForm",
+]
 
 
 #: What each role is called on the pages (the API keeps the codes).
@@ -131,6 +143,83 @@ class PinForm(FlaskForm):  # type: ignore[misc]
     """The PIN of a token, for one signature."""
 
     pin = PasswordField(_l("Token PIN"), validators=[_required(), _length(min=4, max=32)])
+
+
+def _pin_fields() -> tuple[PasswordField, PasswordField]:
+    pin = PasswordField(
+        _l("PIN for the new token"), validators=[_required(), _length(min=4, max=32)]
+    )
+    again = PasswordField(
+        _l("The same PIN again"),
+        validators=[_required(), EqualTo("pin", message=_l("The two PINs are not the same."))],
+    )
+    return pin, again
+
+
+class PersonTokenForm(FlaskForm):  # type: ignore[misc]
+    """Admin: a personal signing token for someone who has none."""
+
+    # Any account or unit may be named; the service checks it (the list is only an offer).
+    owner = SelectField(_l("Person"), choices=[], validators=[_required()], validate_choice=False)
+    algorithm = SelectField(
+        _l("Key type"),
+        choices=[SelectChoice("rsa2048", "RSA 2048"), SelectChoice("ec-p256", "ECDSA P-256")],
+    )
+    pin, pin_again = _pin_fields()
+
+
+class UnitTokenForm(FlaskForm):  # type: ignore[misc]
+    """Admin: a unit's organisation token (its digital seal)."""
+
+    owner = SelectField(_l("Unit"), choices=[], validators=[_required()], validate_choice=False)
+    pin, pin_again = _pin_fields()
+
+
+#: What each level is called on the pages.
+LEVEL_LABELS = {
+    "central": _l("central"),
+    "province": _l("province"),
+    "district": _l("district"),
+    "commune": _l("commune"),
+    "department": _l("department"),
+}
+
+
+def _unit_name_fields() -> tuple[StringField, StringField]:
+    return (
+        StringField(_l("Name"), validators=[_required(), _length(max=200)]),
+        StringField(_l("Abbreviation"), validators=[_required(), _length(max=30)]),
+    )
+
+
+class UnitForm(FlaskForm):  # type: ignore[misc]
+    """Admin: a new unit under the one on the page."""
+
+    code = StringField(
+        _l("Identifier code (e.g. 000.01.12.H45)"), validators=[_required(), _length(max=13)]
+    )
+    name, abbreviation = _unit_name_fields()
+    level = SelectField(_l("Level"), choices=[SelectChoice(v, t) for v, t in LEVEL_LABELS.items()])
+    valid_from = StringField(
+        _l("In use from"), validators=[Optional(), _length(max=10)], render_kw={"type": "date"}
+    )
+
+
+class UnitEditForm(FlaskForm):  # type: ignore[misc]
+    """Admin: rename a unit."""
+
+    name, abbreviation = _unit_name_fields()
+
+
+class UnitCloseForm(FlaskForm):  # type: ignore[misc]
+    """Admin: close a unit on a day, naming the unit that takes over its work."""
+
+    valid_to = StringField(
+        _l("Last day in use"), validators=[_required(), _length(max=10)], render_kw={"type": "date"}
+    )
+    successor = SelectField(
+        _l("Successor (takes over its work)"), choices=[], validate_choice=False
+    )
 
 
 class TrustAnchorForm(FlaskForm):  # type: ignore[misc]

@@ -478,6 +478,8 @@ def test_lists_become_cards_at_a_phones_width_and_roles_are_named(
             "/reports",
             "/registers/incoming",
             "/registers/outgoing",
+            "/inbox",
+            "/documents",
             "/",
         ]
         for index, path in enumerate(pages):
@@ -488,6 +490,9 @@ def test_lists_become_cards_at_a_phones_width_and_roles_are_named(
             scroll = browser.execute_script("return document.documentElement.scrollWidth")
             assert scroll <= width, (path, scroll, width)
             assert "Có lỗi" not in browser.find_element(By.TAG_NAME, "h1").text, path
+            for folded in browser.find_elements(By.CSS_SELECTOR, "details.more-filters"):
+                # A list's filters fold away on a phone: the list comes first.
+                assert folded.get_attribute("open") is None, path
             if os.environ.get("DX_SCREENSHOTS"):
                 name = (path.strip("/").replace("/", "-") or "home") + "-390.png"
                 browser.save_screenshot(os.path.join(os.environ["DX_SCREENSHOTS"], name))
@@ -601,3 +606,48 @@ def test_a_clerk_sets_up_two_step_sign_in_at_a_phones_width(
     browser.find_element(By.ID, "totp").send_keys(pyotp.TOTP(secret).now())
     click_and_load(browser, By.ID, "submit")
     assert "Xin chào" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+@pytest.mark.usefixtures("signing_tokens", "registered_certificates")
+def test_an_admin_adds_a_commune_and_makes_its_seal_token_in_the_browser(
+    live_server: str, browser: webdriver.Chrome, client: Any, as_user: Any
+) -> None:
+    """The directory page adds a unit where the admin stands; the token page then offers the
+    new unit (once it has a clerk), takes the PIN twice and lists the token by the unit's name."""
+    wait = WebDriverWait(browser, 30, ignored_exceptions=SETTLING)
+    browser.set_window_size(1280, 1800)
+    sign_in(browser, live_server, "admin")
+    browser.get(f"{live_server}/directory?code=000.00.12.H45")
+    assert Select(browser.find_element(By.ID, "add-level")).first_selected_option.text == "cấp xã"
+    browser.find_element(By.ID, "add-code").send_keys("000.41.12.H45")
+    browser.find_element(By.ID, "add-name").send_keys("UBND xã Hòa Bình")
+    browser.find_element(By.ID, "add-abbreviation").send_keys("Hòa Bình")
+    click_and_load(browser, By.ID, "add-unit-submit")
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".path strong"), "Hòa Bình"))
+    shots = os.environ.get("DX_SCREENSHOTS")
+    if shots:
+        browser.save_screenshot(str(Path(shots) / "directory-added.png"))
+    made = client.post(
+        "/api/v1/users",
+        json={
+            "username": "hb.vanthu",
+            "full_name": "Trịnh Thị Hòa",
+            "unit_code": "000.41.12.H45",
+            "password": "a-long-password-1",
+            "roles": ["clerk"],
+        },
+        headers=as_user("admin"),
+    )
+    assert made.status_code == 201
+    browser.get(f"{live_server}/admin/tokens")
+    Select(browser.find_element(By.ID, "unit-owner")).select_by_visible_text("UBND xã Hòa Bình")
+    browser.find_element(By.ID, "unit-pin").send_keys("271828")
+    browser.find_element(By.ID, "unit-pin_again").send_keys("271828")
+    click_and_load(browser, By.ID, "make-unit-token")
+    row = wait.until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "tr[data-token='o:000.41.12.H45']"))
+    )
+    assert "Đơn vị: UBND xã Hòa Bình" in row.text and "dùng được" in row.text
+    assert "271828" not in browser.page_source
+    if shots:
+        browser.save_screenshot(str(Path(shots) / "tokens-made.png"))

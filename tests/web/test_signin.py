@@ -171,7 +171,10 @@ def test_a_totp_enrolled_admin_cannot_sign_in_without_the_code(
     assert (missing.status_code, error_code(missing)) == (401, "totp_required")
     wrong = _login(client, "admin", DEMO_PASSWORD, OWNER, totp="123456")
     assert (wrong.status_code, error_code(wrong)) == (401, "totp_invalid")
-    assert _login(client, "admin", DEMO_PASSWORD, OWNER, totp=totp.now()).status_code == 200
+    code = totp.now()
+    assert _login(client, "admin", DEMO_PASSWORD, OWNER, totp=code).status_code == 200
+    replayed = _login(client, "admin", DEMO_PASSWORD, OWNER, totp=code)
+    assert (replayed.status_code, error_code(replayed)) == (401, "totp_used")  # a code once
     assert _login(client, "admin", DEMO_PASSWORD, OWNER, totp=recovery[0]).status_code == 200
     used = _login(client, "admin", DEMO_PASSWORD, OWNER, totp=recovery[0])
     assert (used.status_code, error_code(used)) == (401, "totp_invalid")  # each code once

@@ -14,7 +14,7 @@ from docexchange.errors import DocExchangeError
 from docexchange.services import accounts, credentials
 from docexchange.web.auth import sign_in_ui
 from docexchange.web.context import current_actor, db, services
-from docexchange.web.errors import localized
+from docexchange.web.errors import flash_refusal, localized
 from docexchange.web.forms import PasswordChangeForm, TotpForm
 
 bp = Blueprint("account_ui", __name__, url_prefix="/account")
@@ -59,8 +59,7 @@ def password() -> Response | str:
             db(), user, form.current_password.data, form.new_password.data, hasher=services().hasher
         )
     except DocExchangeError as exc:
-        db().rollback()
-        flash(localized(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("account_ui.account"))
     sign_in_ui(user)
     flash("password", "password_changed")
@@ -75,8 +74,7 @@ def totp_enrol() -> Response | str:
     try:
         enrolment = credentials.enrol_totp(db(), user, secret_key=services().settings.secret_key)
     except DocExchangeError as exc:
-        db().rollback()
-        flash(localized(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("account_ui.account"))
     return account(enrolment=enrolment)
 
@@ -93,8 +91,7 @@ def totp_confirm() -> Response | str:
             db(), user, form.code.data, secret_key=services().settings.secret_key
         )
     except DocExchangeError as exc:
-        db().rollback()
-        flash(localized(exc), "error")
+        flash_refusal(exc)
         return redirect(url_for("account_ui.account"))
     g.pending_step = None
     return account(recovery=codes)

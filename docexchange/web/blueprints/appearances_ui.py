@@ -13,7 +13,7 @@ from docexchange.errors import DocExchangeError, InvalidInput, NotFound
 from docexchange.services import accounts, appearances, directory
 from docexchange.services.authz import require_role
 from docexchange.web.context import current_actor, db, services
-from docexchange.web.errors import localized
+from docexchange.web.errors import flash_refusal
 
 bp = Blueprint("appearances_ui", __name__)
 
@@ -47,8 +47,7 @@ def put_signature(username: str) -> WerkzeugResponse:
                 db(), username, _picture(), blobs=services().blobs, actor=current_actor()
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(_("Signature image saved for %(who)s.", who=username), "saved")
     return redirect(url_for("ui.users", unit=unit))
@@ -70,11 +69,10 @@ def put_seal(code: str) -> WerkzeugResponse:
                 db(), code, _picture(), blobs=services().blobs, actor=current_actor()
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(_("Seal image saved."), "saved")
-    return redirect(url_for("ui.directory_tree", code=code))
+    return redirect(url_for("directory_ui.tree", code=code))
 
 
 @bp.get("/directory/<code>/seal-image.png")

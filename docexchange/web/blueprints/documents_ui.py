@@ -24,7 +24,7 @@ from docexchange.domain.search import Page, Paged
 from docexchange.errors import DocExchangeError
 from docexchange.services import accounts, audit, documents, exchange, verification
 from docexchange.web.context import current_actor, db, services
-from docexchange.web.errors import localized
+from docexchange.web.errors import flash_refusal, localized
 from docexchange.web.forms import PinForm, UploadForm
 from docexchange.web.previews import page_picture
 from docexchange.web.recipients import expand, recipient_options
@@ -230,8 +230,7 @@ def batch_sign() -> str | WerkzeugResponse:
                 db(), body.document_ids, body.pin, services=services(), actor=current_actor()
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             titles = {d.id: d.subject for d in _batch_documents(ids)}
             return render_template("documents/batch_done.html", outcome=outcome, titles=titles)
@@ -250,8 +249,7 @@ def submit(document_id: str) -> WerkzeugResponse:
                 db(), document_id, signer=body.signer, note=body.note, actor=current_actor()
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(body.signer, "submitted")
     return redirect(url_for("documents_ui.show", document_id=document_id))
@@ -265,8 +263,7 @@ def give_back(document_id: str) -> WerkzeugResponse:
             reason = parse_input(ReasonBody, request.form.to_dict()).reason
             documents.return_document(db(), document_id, reason=reason, actor=current_actor())
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash("", "returned")
             return redirect(url_for("documents_ui.index", queue="sign"))
@@ -304,8 +301,7 @@ def _act(document_id: str, action: str) -> WerkzeugResponse:
     try:
         operation(db(), document_id, form.pin.data, services=services(), actor=current_actor())
     except DocExchangeError as exc:
-        db().rollback()
-        flash(localized(exc), "error")
+        flash_refusal(exc)
     else:
         flash(action, "done")
     return redirect(url_for("documents_ui.show", document_id=document_id))

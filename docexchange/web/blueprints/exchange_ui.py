@@ -18,7 +18,7 @@ from docexchange.errors import DocExchangeError
 from docexchange.services import exchange
 from docexchange.storage.models import User
 from docexchange.web.context import current_actor, db, notify_worker, services
-from docexchange.web.errors import localized
+from docexchange.web.errors import flash_refusal
 from docexchange.web.previews import page_count, page_picture
 from docexchange.web.schemas import parse_query
 
@@ -113,8 +113,7 @@ def status(item_id: str) -> WerkzeugResponse:
                 due_date=move.due_date,
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(str(request.form.get("code")), "status")
     if back:
@@ -145,8 +144,7 @@ def send(document_id: str) -> WerkzeugResponse:
                 db(), document_id, actor=current_actor(), services=services()
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             notify_worker()
             flash(str(len(sent)), "sent")
@@ -167,8 +165,7 @@ def forward(entry_id: str) -> WerkzeugResponse:
                 ).recipients,
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             notify_worker()
             flash(str(len(sent.deliveries)), "forwarded")
@@ -191,8 +188,7 @@ def revoke(document_id: str) -> WerkzeugResponse:
                 services=services(),
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             notify_worker()
             flash(document_id, "revoked")
@@ -220,8 +216,7 @@ def retry(delivery_id: str) -> WerkzeugResponse:
         try:
             exchange.retry_failed(db(), delivery_id, actor=current_actor())
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             notify_worker()
             flash(delivery_id, "requeued")

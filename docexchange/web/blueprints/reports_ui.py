@@ -16,7 +16,7 @@ from docexchange.errors import DocExchangeError
 from docexchange.services import registers, reports
 from docexchange.services.register_exports import render_register
 from docexchange.web.context import current_actor, db, download, ratio_targets
-from docexchange.web.errors import localized
+from docexchange.web.errors import flash_refusal
 from docexchange.web.forms import PaperForm
 from docexchange.web.schemas import parse_query
 
@@ -36,8 +36,7 @@ def paper() -> str | WerkzeugResponse:
                 actor=current_actor(),
             )
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(form.number.data, "registered")
             return redirect(url_for("reports_ui.paper"))

@@ -13,11 +13,10 @@ from docexchange.domain.accounts import Role, parse_roles
 from docexchange.domain.timeutil import today_vn
 from docexchange.errors import DocExchangeError, Forbidden
 from docexchange.i18n import LOCALES
-from docexchange.services import accounts, credentials, directory, tokens, trust, workload
-from docexchange.services.authz import ancestors
+from docexchange.services import accounts, credentials, directory, trust, workload
 from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import client_address, current_actor, db, services
-from docexchange.web.errors import localized
+from docexchange.web.errors import flash_refusal, localized
 from docexchange.web.forms import ROLE_LABELS, LoginForm, TrustAnchorForm, UserForm
 
 bp = Blueprint("ui", __name__)
@@ -90,23 +89,6 @@ def home() -> str:
     )
 
 
-@bp.get("/directory")
-def directory_tree() -> str:
-    """The unit tree, browsed one unit at a time with its path and its children."""
-    session_db = db()
-    code = request.args.get("code")
-    current = directory.get_unit(session_db, code) if code else None
-    children = directory.list_units(session_db, parent=code, roots_only=not code)
-    path = []
-    if current is not None:
-        chain = reversed(ancestors(session_db, current.code))
-        path = [directory.get_unit(session_db, c) for c in chain]
-    counts = directory.child_counts(session_db, [u.code for u in children])
-    return render_template(
-        "directory.html", current=current, children=children, path=path, counts=counts
-    )
-
-
 @bp.route("/users", methods=["GET", "POST"])
 def users() -> Response | str:
     """Users of a unit; admins may pick any unit and create accounts."""
@@ -130,8 +112,7 @@ def users() -> Response | str:
             )
             accounts.create_user(db(), new, hasher=services().hasher, actor=actor)
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(form.username.data, "created")
             return redirect(url_for("ui.users", unit=new.unit_code))
@@ -160,8 +141,7 @@ def user_roles(username: str) -> Response:
             roles = parse_roles(request.form.getlist("roles"))
             accounts.set_roles(db(), username, roles, actor=current_actor())
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(username, "roles_set")
     return redirect(url_for("ui.users", unit=person.unit_code))
@@ -176,8 +156,7 @@ def user_active(username: str) -> Response:
         try:
             accounts.set_active(db(), username, wanted, actor=current_actor())
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(username, "reactivated" if wanted else "deactivated")
     return redirect(url_for("ui.users", unit=person.unit_code))
@@ -205,28 +184,6 @@ def remove_totp(username: str) -> Response:
     return redirect(url_for("ui.users", unit=person.unit_code))
 
 
-@bp.get("/admin/tokens")
-def token_doctor() -> str:
-    """Admin: the token doctor — slots, keys, certificates, expiry, locks."""
-    reports = tokens.doctor(db(), keys=services().keys, actor=current_actor())
-    return render_template("tokens.html", reports=reports, form=FlaskForm())
-
-
-@bp.post("/admin/tokens/<label>/unlock")
-def unlock_token(label: str) -> Response:
-    """Admin: clear a wrong-PIN lock."""
-    form = FlaskForm()
-    if form.validate_on_submit():
-        try:
-            tokens.unlock_token(db(), label, actor=current_actor())
-        except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
-        else:
-            flash(label, "unlocked")
-    return redirect(url_for("ui.token_doctor"))
-
-
 @bp.route("/admin/trust", methods=["GET", "POST"])
 def trust_store() -> Response | str:
     """Admins (auditors read): the trusted roots and intermediates; add and remove them."""
@@ -240,8 +197,7 @@ def trust_store() -> Response | str:
         try:
             anchor = trust.add_anchor(db(), pem, keys=services().keys, actor=actor)
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(anchor.subject, "trusted")
             return redirect(url_for("ui.trust_store"))
@@ -258,8 +214,7 @@ def remove_trust_anchor(fingerprint: str) -> Response:
         try:
             trust.remove_anchor(db(), fingerprint, keys=services().keys, actor=current_actor())
         except DocExchangeError as exc:
-            db().rollback()
-            flash(localized(exc), "error")
+            flash_refusal(exc)
         else:
             flash(fingerprint, "removed")
     return redirect(url_for("ui.trust_store"))
