@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from pki import token_locks
+
 __all__ = ["DEFAULT_SOFTHSM_MODULE", "SoftHsmSetup", "TokenDirectory", "TokenRef"]
 
 DEFAULT_SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
@@ -75,6 +77,7 @@ class SoftHsmSetup:
         if active != conf:
             raise RuntimeError(f"this process already uses the SoftHSM2 store {active}")
         os.environ["SOFTHSM2_CONF"] = conf
+        token_locks.use_directory(self.base_dir / "locks")
 
 
 _ACTIVE: dict[str, str] = {}

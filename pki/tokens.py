@@ -17,9 +17,10 @@ import secrets
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pkcs11
 from asn1crypto import x509 as asn1_x509
@@ -37,6 +38,7 @@ from pyhanko.sign.pkcs11 import PKCS11Signer
 
 from pki.config import SoftHsmSetup, TokenRef
 from pki.errors import PinIncorrect, PinLocked, TokenError, TokenExists, TokenNotFound
+from pki.token_locks import token_lock
 
 __all__ = [
     "P11_LOCK",
@@ -56,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 #: One lock for every PKCS#11 call in the process.
 P11_LOCK = threading.RLock()
+
+_T = TypeVar("_T")
 
 KeyAlgorithm = str  # "rsa2048" | "ec-p256"
 _KEY_ID = b"\x01"
@@ -85,7 +89,7 @@ def _get_token(ref_module: str, label: str) -> Any:
     key = (ref_module, label)
     if key not in _TOKENS:
         try:
-            _TOKENS[key] = _lib(ref_module).get_token(token_label=label)
+            _TOKENS[key] = _scanning(lambda: _lib(ref_module).get_token(token_label=label))
         except p11_exc.NoSuchToken:
             raise TokenNotFound(label, "not present") from None
     return _TOKENS[key]
@@ -100,7 +104,7 @@ def _session(
     so_pin: str | None = None,
     rw: bool = False,
 ) -> Iterator[Any]:
-    with P11_LOCK:
+    with P11_LOCK, token_lock(label):
         token = _get_token(module_path, label)
         try:
             session = token.open(rw=rw, user_pin=user_pin, so_pin=so_pin)
@@ -268,8 +272,37 @@ def delete_softhsm_token(setup: SoftHsmSetup, label: str) -> None:
         _reinitialize(setup.module_path)
 
 
+#: How often a read of every slot is tried before its error stands, and the pause between.
+_SCAN_ATTEMPTS, _SCAN_PAUSE = 5, 0.02
+
+
+def _is_transient(exc: Exception) -> bool:
+    # Another process rewriting a token's files while this one reads them all.
+    return isinstance(exc, p11_exc.GeneralError) or (
+        type(exc) is TokenError and "GeneralError" in str(exc)
+    )
+
+
+def _scanning(read: Callable[[], _T]) -> _T:
+    """Run a read-only scan of the module's slots again when it meets a token that another
+    process is rewriting (SoftHSM2 answers ``GeneralError`` then: 1 of 50 scans under three
+    signing processes). Signing itself never needs this: it holds the token's lock."""
+    for attempt in range(1, _SCAN_ATTEMPTS + 1):
+        try:
+            return read()
+        except (p11_exc.GeneralError, TokenError) as exc:
+            if attempt == _SCAN_ATTEMPTS or not _is_transient(exc):
+                raise
+            time.sleep(_SCAN_PAUSE * attempt)
+    raise AssertionError("unreachable")
+
+
 def list_tokens(module_path: str) -> list[TokenInfo]:
     """Every initialised token of a module with its key and certificate (the token doctor)."""
+    return _scanning(lambda: _list_tokens(module_path))
+
+
+def _list_tokens(module_path: str) -> list[TokenInfo]:
     infos: list[TokenInfo] = []
     with P11_LOCK:
         _reinitialize(module_path)
