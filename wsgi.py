@@ -1,9 +1,10 @@
-"""WSGI entry point for production servers: ``gunicorn wsgi:app``.
+"""WSGI entry point for production servers: ``gunicorn -c deploy/gunicorn.conf.py wsgi:app``.
 
 Settings come from the ``DOCEXCHANGE_*`` environment; logging is configured here. The
 process refuses to start when the database is not at the newest migration.
 """
 
+import os
 import sys
 
 from docexchange.errors import DocExchangeError
@@ -21,5 +22,9 @@ try:
     if not database_status(_services.engine).ready:
         raise DocExchangeError("database_not_ready")
     app = create_app(services=_services)
+    # Under ``gunicorn --preload`` this module runs once in the master, which then forks the
+    # workers: none may inherit (and share) the connection the check above opened.
+    _services.engine.dispose()
+    os.register_at_fork(after_in_child=lambda: _services.engine.dispose(close=False))
 except DocExchangeError as exc:
     sys.exit(f"docexchange: {message_for(exc, 'en')} / {message_for(exc, 'vi')}")

@@ -73,6 +73,10 @@ class Settings:
     pki_base_url: str = "http://127.0.0.1:5000/pki"
     #: Token configuration file (module path and key label per token; never PINs).
     tokens_config: str = ""
+    #: A file the operator keeps outside the instance folder (a systemd credential, a
+    #: mounted secret) holding the security officer's PIN new tokens get; empty: the admin
+    #: types it for each new token. Demo mode has its own demo SO PIN.
+    token_so_pin_file: str = ""
     #: Folder of trusted root certificates (production anchors); default ``<instance>/trust``.
     trust_dir: str = ""
     #: Consecutive wrong PINs before a token is locked until an admin unlocks it.
@@ -117,6 +121,22 @@ class Settings:
         if self.require_totp_roles is None:
             return frozenset() if self.demo_mode else frozenset({"admin"})
         return frozenset(r.strip() for r in self.require_totp_roles.split(",") if r.strip())
+
+    @property
+    def so_pin_path(self) -> Path | None:
+        """The operator's SO PIN file: never inside the instance folder, so that no copy or
+        backup of the instance holds it.
+
+        :raises ConfigurationError: ``config_secret_in_instance``.
+        """
+        if not self.token_so_pin_file:
+            return None
+        path = Path(self.token_so_pin_file).resolve()
+        if path.is_relative_to(self.instance_dir.resolve()):
+            raise ConfigurationError(
+                "config_secret_in_instance", name=ENV_PREFIX + "TOKEN_SO_PIN_FILE"
+            )
+        return path
 
     @property
     def blob_dir(self) -> Path:
@@ -167,6 +187,7 @@ _STR_FIELDS = {
     "PKCS11_MODULE": "pkcs11_module",
     "PKI_BASE_URL": "pki_base_url",
     "TOKENS_CONFIG": "tokens_config",
+    "TOKEN_SO_PIN_FILE": "token_so_pin_file",
     "TRUST_DIR": "trust_dir",
     "PEERS_CONFIG": "peers_config",
     "REQUIRE_TOTP_ROLES": "require_totp_roles",
@@ -192,6 +213,11 @@ _FOREIGN = {
     "SIGN_USERNAME",
     "SIGN_PASSWORD",
     "SIGN_PIN",
+    # Read by deploy/gunicorn.conf.py, not by the application.
+    "WEB_BIND",
+    "WEB_WORKERS",
+    "WEB_THREADS",
+    "WEB_PRELOAD",
 }
 
 
