@@ -20,6 +20,9 @@ MESSAGES: dict[str, str] = {
     # configuration
     "config_invalid_value": N_("Setting {name} has an invalid value."),
     "config_unknown_variable": N_("Unknown setting {name}."),
+    "config_secret_in_instance": N_(
+        "{name} names a file inside the instance folder; keep secrets outside it."
+    ),
     "config_missing_secret": N_(
         "No session key: set DOCEXCHANGE_SECRET_KEY or run 'docexchange init' first."
     ),
@@ -193,6 +196,12 @@ MESSAGES: dict[str, str] = {
     "token_locked": N_("Token {label} is locked after too many wrong PINs; ask an administrator."),
     "token_not_found": N_("Token {label} does not exist or has no signing key."),
     "token_exists": N_("Token {label} already exists."),
+    "so_pin_required": N_(
+        "Give the security officer's PIN (SO PIN) for the new token: this server keeps none."
+    ),
+    "so_pin_file_unreadable": N_(
+        "The SO PIN file named by DOCEXCHANGE_TOKEN_SO_PIN_FILE cannot be read; ask the operator."
+    ),
     "token_unavailable": N_("Token {label} cannot be used right now."),
     "token_not_locked": N_("Token {label} is not locked."),
     "certificate_revoked": N_(
@@ -353,6 +362,7 @@ FIELD_LABELS: dict[str, str] = {
     "password": N_("password"),
     "period": N_("period"),
     "pin": N_("PIN"),
+    "so_pin": N_("security officer's PIN (SO PIN)"),
     "position": N_("position"),
     "RATIO_TARGETS": N_("ratio targets (RATIO_TARGETS)"),
     "reason": N_("reason"),

@@ -97,6 +97,15 @@ def fresh_database(database: Database, tmp_path: Path) -> Iterator[Database]:
         _drop_schema(database.url, schema)
 
 
+def _operator_so_pin(instance: Path) -> Path:
+    """A secret file beside (never inside) the instance folder, as an operator keeps it."""
+    path = instance.parent / f"{instance.name}-operator-secrets" / "so_pin"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(secrets.token_hex(12) + "\n", encoding="ascii")
+    return path
+
+
 def make_settings(instance: Path, db: Database, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "instance_dir": instance,
@@ -108,6 +117,8 @@ def make_settings(instance: Path, db: Database, **overrides: Any) -> Settings:
         "argon2_time_cost": 1,
         # No role must have a second factor unless a test says so (tests/web/test_signin.py).
         "require_totp_roles": "",
+        # New tokens' SO PIN from the operator's file, outside the instance, as in production.
+        "token_so_pin_file": str(_operator_so_pin(instance)),
     }
     values.update(overrides)
     return Settings(**values)

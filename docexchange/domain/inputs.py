@@ -140,6 +140,13 @@ class SigningBatchBody(Input):
 class TokenBody(Input):
     pin: Pin
     algorithm: Literal["rsa2048", "ec-p256"] | None = None
+    #: The security officer's PIN the new token gets (unless the operator names a file).
+    so_pin: Pin | None = None
+
+
+class UnitTokenBody(Input):
+    pin: Pin
+    so_pin: Pin | None = None
 
 
 class SendBody(Input):

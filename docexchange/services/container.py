@@ -67,6 +67,7 @@ def build_services(settings: Settings) -> Services:
             trust_dir=Path(settings.trust_dir)
             if settings.trust_dir
             else settings.instance_dir / "trust",
+            so_pin_file=settings.so_pin_path,
         ),
         verifier=IsolatedVerifier(
             Limits(

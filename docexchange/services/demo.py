@@ -148,6 +148,7 @@ def apply_demo(
                     DEMO_PIN,
                     keys=keys,
                     actor=None,
+                    demo=True,
                 ),
                 functools.partial(
                     tokens.register_existing_token,
@@ -167,6 +168,7 @@ def apply_demo(
                     DEMO_PIN,
                     keys=keys,
                     actor=None,
+                    demo=True,
                 ),
                 functools.partial(
                     tokens.register_existing_token,

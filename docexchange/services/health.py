@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +27,10 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str | None:
-    """The newest migration revision shipped with this code."""
+    """The newest migration revision shipped with this code (read once per process: the
+    files do not change under a running server, and reading them took most of /healthz)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 

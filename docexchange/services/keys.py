@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from pyhanko.sign.timestamps import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 
-from docexchange.errors import InvalidInput
+from docexchange.errors import DocExchangeError, InvalidInput
 from pki.config import SoftHsmSetup, TokenDirectory, TokenRef
 from pki.demo_ca import DemoCA
 from pki.trust import load_certificates
@@ -60,6 +60,8 @@ class KeyMaterial:
     tokens_config: Path | None = None
     #: Folder of trusted root certificates besides the demo CA's.
     trust_dir: Path | None = None
+    #: The operator's file with the SO PIN for new tokens (never inside the instance).
+    so_pin_file: Path | None = None
 
     @functools.cached_property
     def directory(self) -> TokenDirectory:
@@ -88,8 +90,36 @@ class KeyMaterial:
         """The demo CA (created on first use)."""
         return DemoCA.ensure(self.pki_dir, base_url=self.pki_base_url)
 
-    def so_pin(self) -> str:
-        """The security-officer PIN for new tokens: random, in a 0600 file of the instance."""
+    def so_pin(self, given: str | None = None, *, demo: bool) -> str:
+        """The security officer's PIN for a new token, for this one operation: the admin's
+        (``given``), else the operator's file (``DOCEXCHANGE_TOKEN_SO_PIN_FILE``, outside the
+        instance folder, read when needed and never copied), else — in demo mode only — the
+        instance's demo SO PIN. Nothing here writes an SO PIN outside demo mode.
+
+        :raises InvalidInput: ``so_pin_required`` (no source); :raises DocExchangeError:
+            ``so_pin_file_unreadable``.
+        """
+        if given:
+            return given
+        if self.so_pin_file is not None:
+            try:
+                text = self.so_pin_file.read_text(encoding="utf-8").strip()
+            except OSError:
+                raise DocExchangeError("so_pin_file_unreadable") from None
+            if not text:
+                raise DocExchangeError("so_pin_file_unreadable")
+            return text
+        if demo:
+            return self._demo_so_pin()
+        raise InvalidInput("so_pin_required", field="so_pin")
+
+    @property
+    def so_pin_source(self) -> str:
+        """Where a new token's SO PIN comes from: ``file`` or ``admin`` (``demo`` is decided
+        by the caller, who knows the mode)."""
+        return "file" if self.so_pin_file is not None else "admin"
+
+    def _demo_so_pin(self) -> str:
         path = self.hsm_dir / "so_pin"
         if not path.exists():
             self.hsm_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

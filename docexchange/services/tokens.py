@@ -98,6 +98,8 @@ def _provision(
     label: str,
     pin: str,
     issue: Callable[[bytes], x509.Certificate],
+    *,
+    so_pin: str,
     algorithm: str = "rsa2048",
 ) -> tuple[bytes, x509.Certificate]:
     try:
@@ -105,7 +107,7 @@ def _provision(
             keys.activate_store(),
             label=label,
             user_pin=pin,
-            so_pin=keys.so_pin(),
+            so_pin=so_pin,
             algorithm=algorithm,
         )
     except pki_errors.TokenExists:
@@ -130,15 +132,21 @@ def provision_user_token(
     keys: KeyMaterial,
     actor: Actor | None,
     algorithm: str | None = None,
+    so_pin: str | None = None,
+    demo: bool = False,
 ) -> ProvisionedToken:
     """Admin: create a person's token with a key generated on it and a certificate from the CA.
 
-    :raises Conflict: ``token_exists``.
+    :param so_pin: the security officer's PIN the token gets, for this call only (see
+        :meth:`KeyMaterial.so_pin` for where it comes from otherwise).
+    :param demo: demo mode, whose demo SO PIN may serve.
+    :raises Conflict: ``token_exists``; :raises InvalidInput: ``so_pin_required``.
     """
     if actor is not None:
         require_role(actor, Role.ADMIN)
     checked = check_pin_format(pin)
     chosen = check_algorithm(algorithm)
+    officer = keys.so_pin(so_pin, demo=demo)
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound("user_not_found", username=username)
@@ -153,18 +161,32 @@ def provision_user_token(
     )
     label = user_token_label(username)
     _der, certificate = _provision(
-        keys, label, checked, lambda der: keys.ca.issue_personal(der, person), chosen
+        keys,
+        label,
+        checked,
+        lambda der: keys.ca.issue_personal(der, person),
+        so_pin=officer,
+        algorithm=chosen,
     )
     return _provisioned(session, label, certificate, owner=username, actor=actor)
 
 
 def provision_unit_token(
-    session: Session, unit_code: str, pin: str, *, keys: KeyMaterial, actor: Actor | None
+    session: Session,
+    unit_code: str,
+    pin: str,
+    *,
+    keys: KeyMaterial,
+    actor: Actor | None,
+    so_pin: str | None = None,
+    demo: bool = False,
 ) -> ProvisionedToken:
-    """Admin: create a unit's organisation token (its digital seal)."""
+    """Admin: create a unit's organisation token (its digital seal); ``so_pin`` and
+    ``demo`` as for :func:`provision_user_token`."""
     if actor is not None:
         require_role(actor, Role.ADMIN)
     checked = check_pin_format(pin)
+    officer = keys.so_pin(so_pin, demo=demo)
     unit = session.get(Unit, unit_code)
     if unit is None:
         raise NotFound("unit_not_found", code=unit_code)
@@ -177,6 +199,7 @@ def provision_unit_token(
         lambda der: keys.ca.issue_organisation(
             der, unit_name=unit.name, unit_code=unit.code, province=province
         ),
+        so_pin=officer,
     )
     return _provisioned(session, label, certificate, owner=unit_code, actor=actor)
 

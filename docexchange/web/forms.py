@@ -145,7 +145,7 @@ class PinForm(FlaskForm):  # type: ignore[misc]
     pin = PasswordField(_l("Token PIN"), validators=[_required(), _length(min=4, max=32)])
 
 
-def _pin_fields() -> tuple[PasswordField, PasswordField]:
+def _pin_fields() -> tuple[PasswordField, PasswordField, PasswordField]:
     pin = PasswordField(
         _l("PIN for the new token"), validators=[_required(), _length(min=4, max=32)]
     )
@@ -153,7 +153,11 @@ def _pin_fields() -> tuple[PasswordField, PasswordField]:
         _l("The same PIN again"),
         validators=[_required(), EqualTo("pin", message=_l("The two PINs are not the same."))],
     )
-    return pin, again
+    officer = PasswordField(
+        _l("Security officer's PIN (SO PIN) for the new token"),
+        validators=[Optional(), _length(min=4, max=32)],
+    )
+    return pin, again, officer
 
 
 class PersonTokenForm(FlaskForm):  # type: ignore[misc]
@@ -165,14 +169,14 @@ class PersonTokenForm(FlaskForm):  # type: ignore[misc]
         _l("Key type"),
         choices=[SelectChoice("rsa2048", "RSA 2048"), SelectChoice("ec-p256", "ECDSA P-256")],
     )
-    pin, pin_again = _pin_fields()
+    pin, pin_again, so_pin = _pin_fields()
 
 
 class UnitTokenForm(FlaskForm):  # type: ignore[misc]
     """Admin: a unit's organisation token (its digital seal)."""
 
     owner = SelectField(_l("Unit"), choices=[], validators=[_required()], validate_choice=False)
-    pin, pin_again = _pin_fields()
+    pin, pin_again, so_pin = _pin_fields()
 
 
 #: What each level is called on the pages.

@@ -43,7 +43,7 @@ BODIES: dict[tuple[str, str], type[Input]] = {
     ("post", "/documents/{document_id}/signing-sessions"): inputs.ChainBody,
     ("post", "/signing-sessions/{session_id}"): inputs.SignatureBody,
     ("post", "/users/{username}/token"): inputs.TokenBody,
-    ("post", "/units/{code}/token"): inputs.PinBody,
+    ("post", "/units/{code}/token"): inputs.UnitTokenBody,
     ("post", "/trust/anchors"): inputs.AnchorBody,
 }
 

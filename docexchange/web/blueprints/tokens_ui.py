@@ -29,8 +29,14 @@ def _page(person: PersonTokenForm | None = None, unit: UnitTokenForm | None = No
     unit = unit or UnitTokenForm(prefix="unit", formdata=None)
     person.owner.choices = [SelectChoice(key, name) for key, name in offer.people]
     unit.owner.choices = [SelectChoice(key, name) for key, name in offer.units]
+    settings = services().settings
     return render_template(
-        "tokens.html", reports=reports, form=FlaskForm(), person=person, unit=unit
+        "tokens.html",
+        reports=reports,
+        form=FlaskForm(),
+        person=person,
+        unit=unit,
+        so_pin_source="demo" if settings.demo_mode else services().keys.so_pin_source,
     )
 
 
@@ -54,6 +60,8 @@ def provision_person() -> Response | str:
             keys=services().keys,
             actor=current_actor(),
             algorithm=form.algorithm.data,
+            so_pin=form.so_pin.data or None,
+            demo=services().settings.demo_mode,
         )
     except DocExchangeError as exc:
         flash_refusal(exc)
@@ -70,7 +78,13 @@ def provision_unit() -> Response | str:
         return _page(unit=form)
     try:
         tokens.provision_unit_token(
-            db(), form.owner.data, form.pin.data, keys=services().keys, actor=current_actor()
+            db(),
+            form.owner.data,
+            form.pin.data,
+            keys=services().keys,
+            actor=current_actor(),
+            so_pin=form.so_pin.data or None,
+            demo=services().settings.demo_mode,
         )
     except DocExchangeError as exc:
         flash_refusal(exc)

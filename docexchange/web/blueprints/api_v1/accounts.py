@@ -6,7 +6,7 @@ import logging
 
 from flask import Response, jsonify, request
 
-from docexchange.domain.inputs import NewUserBody, RolesBody, TokenBody
+from docexchange.domain.inputs import NewUserBody, RolesBody, TokenBody, UnitTokenBody
 from docexchange.errors import InvalidInput
 from docexchange.services import (
     accounts,
@@ -15,7 +15,6 @@ from docexchange.services import (
     tokens,
 )
 from docexchange.web.blueprints.api_v1.blueprint import _items, bp
-from docexchange.web.blueprints.api_v1.documents import _pin
 from docexchange.web.context import (
     current_actor,
     db,
@@ -103,6 +102,8 @@ def provision_user_token(username: str) -> tuple[Response, int]:
         keys=services().keys,
         actor=current_actor(),
         algorithm=body.algorithm,
+        so_pin=body.so_pin,
+        demo=services().settings.demo_mode,
     )
     return jsonify({"token_label": made.label, "certificate_pem": made.certificate_pem}), 201
 
@@ -110,8 +111,15 @@ def provision_user_token(username: str) -> tuple[Response, int]:
 @bp.post("/units/<code>/token")
 def provision_unit_token(code: str) -> tuple[Response, int]:
     """Admin: the unit's organisation token (digital seal)."""
+    body = parse_body(UnitTokenBody)
     made = tokens.provision_unit_token(
-        db(), code, _pin(), keys=services().keys, actor=current_actor()
+        db(),
+        code,
+        body.pin,
+        keys=services().keys,
+        actor=current_actor(),
+        so_pin=body.so_pin,
+        demo=services().settings.demo_mode,
     )
     return jsonify({"token_label": made.label, "certificate_pem": made.certificate_pem}), 201
 
