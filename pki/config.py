@@ -50,17 +50,24 @@ class SoftHsmSetup:
         return self.base_dir / "tokens"
 
     def write_config(self) -> Path:
-        """Write the config and token folder (mode 0700) if missing; return the config path."""
+        """Write the config (and the token folder, mode 0700) for where the store is now;
+        return the config path.
+
+        Written afresh whenever it differs: the file names the token folder by its absolute
+        path, so an instance moved or restored elsewhere must never keep the old one (it
+        would sign with the original's tokens, or find none).
+        """
         self.token_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.token_dir, 0o700)
-        if not self.conf_path.exists():
-            self.conf_path.write_text(
-                f"directories.tokendir = {self.token_dir}\n"
-                "objectstore.backend = file\n"
-                "log.level = ERROR\n"
-                "slots.removable = false\n",
-                encoding="utf-8",
-            )
+        wanted = (
+            f"directories.tokendir = {self.token_dir.resolve()}\n"
+            "objectstore.backend = file\n"
+            "log.level = ERROR\n"
+            "slots.removable = false\n"
+        )
+        current = self.conf_path.read_text(encoding="utf-8") if self.conf_path.exists() else None
+        if current != wanted:
+            self.conf_path.write_text(wanted, encoding="utf-8")
         return self.conf_path
 
     def activate(self) -> None:

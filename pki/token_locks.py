@@ -25,7 +25,12 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["held", "token_lock", "use_directory"]
+__all__ = ["held", "token_lock", "use_directory", "whole_store"]
+
+#: The lock every use of a token holds shared, and a copy of the whole store exclusive;
+#: the gate every use passes through on its way in, which a copy closes behind it.
+_STORE, _GATE = "store.lock", "gate.lock"
+
 
 _STATE: dict[str, Path] = {}
 #: Labels this process holds, with how deep: a nested use of one token must not wait for
@@ -62,14 +67,19 @@ def token_lock(label: str) -> Iterator[None]:
             fd, depth = _HELD[label]
             _HELD[label] = (fd, depth + 1)
         else:
-            name = hashlib.sha256(label.encode()).hexdigest()[:32] + ".lock"
-            fd = os.open(folder / name, os.O_RDWR | os.O_CREAT, 0o600)
+            gate = _locked(folder / _GATE, fcntl.LOCK_EX)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
+                store = _locked(folder / _STORE, fcntl.LOCK_SH)
+            finally:
+                _unlock(gate)
+            try:
+                name = hashlib.sha256(label.encode()).hexdigest()[:32] + ".lock"
+                fd = _locked(folder / name, fcntl.LOCK_EX)
             except BaseException:
-                os.close(fd)
+                _unlock(store)
                 raise
             _HELD[label] = (fd, 1)
+            _STORES[label] = store
         try:
             yield
         finally:
@@ -78,5 +88,43 @@ def token_lock(label: str) -> Iterator[None]:
                 _HELD[label] = (fd, depth - 1)
             else:
                 del _HELD[label]
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
+                _unlock(fd)
+                _unlock(_STORES.pop(label))
+
+
+_STORES: dict[str, int] = {}
+
+
+def _locked(path: Path, how: int) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, how)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def whole_store(folder: Path) -> Iterator[None]:
+    """No token of the store in use by any process for the block (a consistent copy of
+    its files): new uses wait at the gate, the block waits for the uses under way to end.
+
+    Without the gate a copy could wait for ever: ``flock`` lets new shared holders in while
+    an exclusive one waits.
+    """
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    gate = _locked(folder / _GATE, fcntl.LOCK_EX)
+    try:
+        store = _locked(folder / _STORE, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            _unlock(store)
+    finally:
+        _unlock(gate)

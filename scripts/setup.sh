@@ -15,6 +15,8 @@ command -v pkcs11-tool >/dev/null 2>&1 || apt_needed+=(opensc)
 command -v python3.11 >/dev/null 2>&1 || apt_needed+=(python3.11)
 python3.11 -c 'import ensurepip, venv' >/dev/null 2>&1 || apt_needed+=(python3.11-venv)
 [ -f /usr/share/zoneinfo/Asia/Ho_Chi_Minh ] || apt_needed+=(tzdata)
+# pg_dump and pg_restore for `docexchange backup` / `restore` on PostgreSQL.
+command -v pg_dump >/dev/null 2>&1 || apt_needed+=(postgresql-client)
 # The Unicode font embedded in visible signatures (Vietnamese letters).
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ] || apt_needed+=(fonts-dejavu-core)
 if [ "$with_test" = 1 ]; then
