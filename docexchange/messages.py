@@ -20,6 +20,9 @@ MESSAGES: dict[str, str] = {
     # configuration
     "config_invalid_value": N_("Setting {name} has an invalid value."),
     "config_unknown_variable": N_("Unknown setting {name}."),
+    "config_blob_store_needs_postgresql": N_(
+        "DOCEXCHANGE_BLOB_STORE=database needs PostgreSQL; SQLite keeps files in the folder."
+    ),
     "config_secret_in_instance": N_(
         "{name} names a file inside the instance folder; keep secrets outside it."
     ),
@@ -196,6 +199,19 @@ MESSAGES: dict[str, str] = {
     "token_locked": N_("Token {label} is locked after too many wrong PINs; ask an administrator."),
     "token_not_found": N_("Token {label} does not exist or has no signing key."),
     "token_exists": N_("Token {label} already exists."),
+    "backup_unsupported_database": N_("This database URL cannot be backed up."),
+    "backup_tool_missing": N_("{tool} is not installed (apt-get install postgresql-client)."),
+    "backup_tool_failed": N_("{tool} failed: {detail}"),
+    "backup_manifest_missing": N_("{path} is not a docexchange backup (no readable manifest)."),
+    "backup_damaged": N_("The backup does not verify ({count} problems; first: {first})."),
+    "restore_target_not_empty": N_("Restore needs an empty target; {target} is not empty."),
+    "restore_kind_differs": N_(
+        "The backup holds a {backup} database; the target database is {target}."
+    ),
+    "restore_schema_differs": N_(
+        "The backup holds schema {backup}; set DOCEXCHANGE_DATABASE_SCHEMA={backup} "
+        "(the target names {target})."
+    ),
     "so_pin_required": N_(
         "Give the security officer's PIN (SO PIN) for the new token: this server keeps none."
     ),

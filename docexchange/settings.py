@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from docexchange.domain.operations import BlobStoreKind
 from docexchange.errors import ConfigurationError
 
 __all__ = ["ENV_PREFIX", "Settings", "ensure_secret_key", "load_settings"]
@@ -23,6 +24,8 @@ __all__ = ["ENV_PREFIX", "Settings", "ensure_secret_key", "load_settings"]
 logger = logging.getLogger(__name__)
 
 ENV_PREFIX = "DOCEXCHANGE_"
+#: The blob stores ``DOCEXCHANGE_BLOB_STORE`` may name.
+BLOB_STORES = tuple(kind.value for kind in BlobStoreKind)
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 #: Present in an instance folder set up by ``docexchange demo``.
@@ -101,6 +104,9 @@ class Settings:
     peers_config: str = ""
     #: Seconds a peer may take to answer one delivery or status before it is retried later.
     peer_timeout_seconds: int = 15
+    #: Where files are kept: ``filesystem`` (``<instance>/blobs``, the embedded default) or
+    #: ``database`` (rows of the same database, so that every app server reaches them).
+    blob_store: str = "filesystem"
     #: Free space (MiB) the blob store must keep; below it ``/healthz`` answers 503.
     min_free_mib: int = 200
     #: Cookies only over HTTPS; on by default outside demo mode.
@@ -114,6 +120,14 @@ class Settings:
             object.__setattr__(
                 self, "database_url", f"sqlite:///{self.instance_dir / 'docexchange.sqlite3'}"
             )
+        if self.blob_store not in BLOB_STORES:
+            raise ConfigurationError(
+                "config_invalid_value", name=ENV_PREFIX + "BLOB_STORE", value=self.blob_store
+            )
+        if self.blob_store == BlobStoreKind.DATABASE and self.is_sqlite:
+            # One SQLite file serves one machine, whose folder holds the files already; and
+            # its single writer would make a file's row wait for the request that names it.
+            raise ConfigurationError("config_blob_store_needs_postgresql")
 
     @property
     def totp_roles(self) -> frozenset[str]:
@@ -179,6 +193,7 @@ _INT_FIELDS = {
 }
 _STR_FIELDS = {
     "RATIO_TARGETS": "ratio_targets",
+    "BLOB_STORE": "blob_store",
     "DATABASE_URL": "database_url",
     "DATABASE_SCHEMA": "database_schema",
     "SECRET_KEY": "secret_key",

@@ -17,7 +17,7 @@ from docexchange.domain.accounts import Role
 from docexchange.errors import InvalidInput, NotFound
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
-from docexchange.storage.blobs import BlobStore
+from docexchange.storage.blobs import Blobs
 from docexchange.storage.models import Unit, User
 
 __all__ = ["MAX_IMAGE_BYTES", "check_png", "set_seal_image", "set_signature_image"]
@@ -53,7 +53,7 @@ def check_png(data: bytes) -> tuple[int, int]:
 
 
 def set_signature_image(
-    session: Session, username: str, data: bytes, *, blobs: BlobStore, actor: Actor
+    session: Session, username: str, data: bytes, *, blobs: Blobs, actor: Actor
 ) -> str:
     """Admin: a person's signature image; returns its SHA-256."""
     require_role(actor, Role.ADMIN)
@@ -68,7 +68,7 @@ def set_signature_image(
 
 
 def set_seal_image(
-    session: Session, unit_code: str, data: bytes, *, blobs: BlobStore, actor: Actor
+    session: Session, unit_code: str, data: bytes, *, blobs: Blobs, actor: Actor
 ) -> str:
     """Admin: a unit's seal image; returns its SHA-256."""
     require_role(actor, Role.ADMIN)

@@ -9,12 +9,14 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from docexchange.domain.operations import BlobStoreKind
 from docexchange.services.accounts import LoginPolicy
 from docexchange.services.keys import KeyMaterial
 from docexchange.services.peers import PeerDirectory, load_peers
 from docexchange.settings import Settings
 from docexchange.storage.base import make_engine, make_sessionmaker
-from docexchange.storage.blobs import BlobStore
+from docexchange.storage.blob_rows import DatabaseBlobStore
+from docexchange.storage.blobs import Blobs, BlobStore
 from pki.isolation import IsolatedVerifier, Limits
 
 __all__ = ["Services", "build_services"]
@@ -29,7 +31,7 @@ class Services:
     sessions: sessionmaker[Session]
     hasher: PasswordHasher
     login_policy: LoginPolicy
-    blobs: BlobStore
+    blobs: Blobs
     keys: KeyMaterial
     #: Worker processes that parse untrusted PDFs under time and memory limits.
     verifier: IsolatedVerifier
@@ -40,7 +42,11 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Build the collaborators for ``settings`` (one engine per process)."""
     engine = make_engine(settings)
-    blobs = BlobStore(settings.blob_dir)
+    blobs: Blobs
+    if settings.blob_store == BlobStoreKind.DATABASE:
+        blobs = DatabaseBlobStore(engine, spool=settings.instance_dir)
+    else:
+        blobs = BlobStore(settings.blob_dir)
     blobs.clean_temporary()  # what writes killed mid-way left behind
     hasher = PasswordHasher(
         time_cost=settings.argon2_time_cost,

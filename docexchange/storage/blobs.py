@@ -13,12 +13,15 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
+from docexchange.domain.operations import BlobStoreKind
 from docexchange.errors import StorageUnavailable
 
-__all__ = ["BlobStore", "StoreStatus"]
+__all__ = ["BlobStore", "Blobs", "StoreStatus"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +51,23 @@ class StoreStatus:
         }
 
 
+class Blobs(Protocol):
+    """What the application asks of a blob store (filesystem, database, later S3)."""
+
+    #: ``filesystem`` or ``database``: whether a backup copies files or the rows carry them.
+    kind: BlobStoreKind
+
+    def put(self, data: bytes) -> str: ...
+    def get(self, digest: str) -> bytes: ...
+    def digests(self) -> Iterator[str]: ...
+    def status(self, *, min_free_mib: int) -> StoreStatus: ...
+    def clean_temporary(self, *, older_than: float = ...) -> int: ...
+
+
 class BlobStore:
     """Immutable blobs named by their SHA-256; a blob once written is never changed."""
+
+    kind = BlobStoreKind.FILESYSTEM
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -116,6 +134,15 @@ class BlobStore:
         if removed:
             logger.info("blob store: removed %d unfinished temporary files", removed)
         return removed
+
+    def digests(self) -> Iterator[str]:
+        """The digest of every stored blob (not the temporary files of writes under way)."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("??/??/*")):
+            name = path.name
+            if len(name) == 64 and path.is_file() and not name.startswith(".tmp-"):
+                yield name
 
     def get(self, digest: str) -> bytes:
         """The bytes stored under ``digest``, checked against it.

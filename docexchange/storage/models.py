@@ -590,6 +590,18 @@ class StatusEvent(Base):
     via: Mapped[str | None] = mapped_column(String(13))
 
 
+class StoredBlob(Base):
+    """A file of the database blob store (``DOCEXCHANGE_BLOB_STORE=database``): named by its
+    SHA-256, written once, never changed; a backup or a replica of the database carries it."""
+
+    __tablename__ = "stored_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class VerdictCache(Base):
     """A verification report computed once per file content, trust and sender (fan-out)."""
 
