@@ -14,6 +14,8 @@ in the master: ``wsgi.py`` then leaves no database connection for the workers to
 
 import multiprocessing
 import os
+import tempfile
+from pathlib import Path
 
 bind = os.environ.get("DOCEXCHANGE_WEB_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("DOCEXCHANGE_WEB_WORKERS", str(multiprocessing.cpu_count())))
@@ -38,3 +40,23 @@ proc_name = "docexchange-web"
 # gunicorn's control socket (``gunicornc``) would sit in the service user's home, shared by
 # every gunicorn of that user; systemd already controls the service.
 control_socket_disable = True
+
+# Each worker writes its metrics samples here and GET /metrics adds them up (prometheus
+# client's multi-process mode). Set before the application (and prometheus_client) loads;
+# emptied at every start, so that a dead worker's counters never count twice.
+_METRICS = Path(
+    os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(prefix="docexchange-metrics-")
+)
+_METRICS.mkdir(parents=True, exist_ok=True, mode=0o700)
+for _old in _METRICS.glob("*.db"):  # prometheus_client's sample files, and nothing else
+    _old.unlink()
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_METRICS)
+# The request id on every access line (nginx may pass its own in X-Request-Id).
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms id=%({x-request-id}o)s'
+
+
+def child_exit(_server: object, worker: object) -> None:
+    """A worker that ended keeps its counters, but no longer counts in live gauges."""
+    from prometheus_client import multiprocess  # noqa: PLC0415 - after the directory is set
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

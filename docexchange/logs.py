@@ -8,11 +8,32 @@ formatter appends itself, keeps its lines.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 
-__all__ = ["SafeFormatter", "configure_logging", "escape_controls"]
+__all__ = [
+    "REQUEST_ID",
+    "RequestIdFilter",
+    "SafeFormatter",
+    "configure_logging",
+    "escape_controls",
+]
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
+#: The id of the request this thread serves now (``-`` outside a request): set by the web
+#: layer, put on every log line and into every error body.
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record, so that one request's lines can be found."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
+        return True
+
 
 _ESCAPES = {"\r": "\\r", "\n": "\\n", "\t": "\\t", "\\": "\\\\"}
 
@@ -44,6 +65,7 @@ def configure_logging(level: str = "INFO") -> None:
     """One stderr handler with :class:`SafeFormatter` for our packages and the servers'."""
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter(FORMAT))
+    handler.addFilter(RequestIdFilter())
     for name in ("docexchange", "pki", "waitress", "gunicorn.error"):
         package_logger = logging.getLogger(name)
         package_logger.setLevel(level.upper() if name in ("docexchange", "pki") else "INFO")

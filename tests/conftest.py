@@ -298,7 +298,7 @@ def as_user(client: FlaskClient, demo: None) -> Any:
 def error_code(response: Any) -> str:
     body = response.get_json()
     assert body is not None, response.data[:200]
-    assert set(body["error"]) - {"field"} == {"code", "message", "message_vi"}
+    assert set(body["error"]) - {"field", "request_id"} == {"code", "message", "message_vi"}
     code: str = body["error"]["code"]
     return code
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from docexchange.errors import (
     NotFound,
     invalid_field,
 )
+from docexchange.metrics import SIGNATURE_SECONDS, SIGNATURES
 from docexchange.services import audit
 from docexchange.services.authz import Actor, require_role
 from docexchange.services.keys import KeyMaterial, unit_token_label, user_token_label
@@ -299,19 +301,26 @@ def token_signer(
     :raises Conflict: ``certificate_revoked``.
     """
     checked = check_pin_format(pin)
+    kind = SignatureKind.PERSONAL if label.startswith("u:") else SignatureKind.ORGANIZATION
+    started, outcome = time.perf_counter(), "error"
     try:
         with p11.signing_session(keys.ref(label), checked, chain=keys.chain()) as signer:
             certificate_der = signer.signing_cert.dump()
             if keys.is_revoked(certificate_der):
                 raise Conflict("certificate_revoked", label=label)
             yield signer, certificate_der
+            outcome = "ok"
     except pki_errors.PinIncorrect:
+        outcome = "wrong_pin"
         session.rollback()
         _record_failure(session, label, actor=actor, max_failures=max_failures)
     except pki_errors.TokenNotFound:
         raise NotFound("token_not_found", label=label) from None
     except pki_errors.PinLocked:
         raise Locked("token_locked", label=label) from None
+    finally:
+        SIGNATURES.labels(kind.value, outcome).inc()
+        SIGNATURE_SECONDS.labels(kind.value).observe(time.perf_counter() - started)
 
 
 def _record_failure(session: Session, label: str, *, actor: Actor, max_failures: int) -> None:

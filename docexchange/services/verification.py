@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from docexchange.domain.accounts import Role
 from docexchange.domain.documents import SignatureKind
+from docexchange.metrics import VERIFICATION_SECONDS, VERIFICATIONS
 from docexchange.services import accounts, audit, documents
 from docexchange.services.authz import Actor
 from docexchange.services.container import Services
@@ -38,7 +40,16 @@ def verify_document(
     :param at: judge as at this moment (point in time, revocation data of the file only).
     """
     keys = services.keys
-    return services.verifier.verify(data, roots=keys.trust_roots(), other_certs=keys.chain(), at=at)
+    started, outcome = time.perf_counter(), "error"
+    try:
+        report = services.verifier.verify(
+            data, roots=keys.trust_roots(), other_certs=keys.chain(), at=at
+        )
+        outcome = "valid" if report.valid else "invalid"
+        return report
+    finally:
+        VERIFICATIONS.labels(outcome).inc()
+        VERIFICATION_SECONDS.observe(time.perf_counter() - started)
 
 
 def apply_mandate(

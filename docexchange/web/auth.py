@@ -54,6 +54,9 @@ STEP_ENDPOINTS = frozenset(
 #: Blueprints that are public as a whole: the demo CA's CRL, OCSP and TSA.
 PUBLIC_BLUEPRINTS = frozenset({"pki_http"})
 
+#: Machine endpoints outside the API that take a bearer token, as the API does.
+BEARER_ENDPOINTS = frozenset({"health.metrics"})
+
 #: The session cookie's key for the session's token (the key, not a secret).
 SESSION_TOKEN = "token"  # noqa: S105
 
@@ -120,7 +123,7 @@ def install_auth(app: Flask) -> None:
             or request.blueprint in PUBLIC_BLUEPRINTS
         ):
             return None  # unknown routes fall through to 404
-        if request.blueprint == "api_v1":
+        if request.blueprint == "api_v1" or endpoint in BEARER_ENDPOINTS:
             _authenticate_api()
             return None
         return _authenticate_ui()

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from docexchange.errors import DocExchangeError
 from docexchange.i18n import message_for
+from docexchange.logs import REQUEST_ID
 from docexchange.web.context import db
 
 __all__ = [
@@ -34,7 +35,7 @@ _HTTP_CODES = {
 
 def wants_json() -> bool:
     """API and machine endpoints answer JSON; everything else is a page."""
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/metrics")
 
 
 def error_payload(error: DocExchangeError) -> dict[str, object]:
@@ -52,12 +53,21 @@ def error_object(error: DocExchangeError) -> dict[str, object]:
     field = error.params.get("field")
     if isinstance(field, str):
         body["field"] = field
+    request_id = REQUEST_ID.get()
+    if request_id != "-":
+        body["request_id"] = request_id  # what the operator finds in the log lines
     return body
 
 
 def localized(error: DocExchangeError) -> str:
     """The error's message in the reader's language (pages; the API gives both)."""
     return message_for(error, str(get_locale() or "vi"))
+
+
+def _reference() -> str:
+    """The reference a 500 names: the request's id, which its log lines carry too."""
+    request_id = REQUEST_ID.get()
+    return request_id if request_id != "-" else secrets.token_hex(6)
 
 
 def flash_refusal(error: DocExchangeError) -> None:
@@ -106,11 +116,11 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             params["limit"] = app.config.get("MAX_CONTENT_LENGTH")
         if status >= 500:
-            params["reference"] = secrets.token_hex(6)
+            params["reference"] = _reference()
         return _respond(DocExchangeError(code, **params), status)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response | str, int]:
-        reference = secrets.token_hex(6)
+        reference = _reference()
         logger.exception("unhandled error, reference %s", reference, exc_info=error)
         return _respond(DocExchangeError("internal_error", reference=reference), 500)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import Database
 from tests.layout import PIN, login, production_layout, sign, upload, wait_until
@@ -39,6 +40,17 @@ def test_gunicorn_and_two_workers_sign_send_receive_and_report_back(layout: str)
     with ThreadPoolExecutor(max_workers=PARALLEL_SIGNS) as pool:
         outcomes = list(pool.map(lambda doc_id: sign(base, leader, doc_id), drafts))
     assert [code for code, _text in outcomes] == [200] * PARALLEL_SIGNS, outcomes
+    # /metrics adds up what the three worker processes counted (multi-process mode).
+    exposition = requests.get(f"{base}/metrics", headers=login(base, "admin"), timeout=30)
+    assert exposition.status_code == 200, exposition.text
+    signed = [
+        s.value
+        for family in text_string_to_metric_families(exposition.text)
+        for s in family.samples
+        if s.name == "docexchange_signatures_total"
+        and s.labels == {"kind": "personal", "outcome": "ok"}
+    ]
+    assert signed == [PARALLEL_SIGNS]
 
     first = drafts[0]
     issued = requests.post(

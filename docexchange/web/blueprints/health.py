@@ -6,8 +6,11 @@ import logging
 
 from flask import Blueprint, Response, jsonify
 
+from docexchange.domain.accounts import Role
+from docexchange.metrics import exposition
 from docexchange.services import health
-from docexchange.web.context import services
+from docexchange.services.authz import require_role
+from docexchange.web.context import current_actor, db, services
 
 bp = Blueprint("health", __name__)
 logger = logging.getLogger(__name__)
@@ -27,3 +30,15 @@ def healthz() -> tuple[Response, int]:
         "blobs": store.as_dict(),
     }
     return jsonify(body), 200 if ready else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Admin (bearer token): the Prometheus text exposition — requests, signatures,
+    verifications, queues, failed deliveries, locked tokens, free space."""
+    require_role(current_actor(), Role.ADMIN)
+    svc = services()
+    body, content_type = exposition(
+        lambda: health.operational_state(db(), svc.blobs, min_free_mib=svc.settings.min_free_mib)
+    )
+    return Response(body, content_type=content_type)
