@@ -12,12 +12,21 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from docexchange.errors import DocExchangeError
 from docexchange.messages import FIELD_LABELS, MESSAGES
 
-__all__ = ["LOCALES", "TRANSLATIONS_DIR", "format_message", "message_for", "translations"]
+__all__ = [
+    "LOCALES",
+    "TRANSLATIONS_DIR",
+    "compile_catalogues",
+    "format_message",
+    "message_for",
+    "translations",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +34,35 @@ TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 LOCALES = ("vi", "en")
 
 
+def compile_catalogues(directory: Path = TRANSLATIONS_DIR) -> list[Path]:
+    """Compile each ``messages.po`` whose ``messages.mo`` is missing or older, as the setup
+    script's ``pybabel compile`` does; answers the files written.
+
+    So that a checkout installed without the setup script still speaks Vietnamese. A
+    folder that cannot be written (an installed wheel, which carries its compiled
+    catalogues) is left as it is.
+    """
+    written = []
+    for source in sorted(directory.glob("*/LC_MESSAGES/messages.po")):
+        target = source.with_suffix(".mo")
+        if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+            continue
+        try:
+            with source.open("rb") as handle:
+                catalogue = read_po(handle, locale=source.parent.parent.name)
+            with target.open("wb") as handle:
+                write_mo(handle, catalogue)
+        except OSError as exc:
+            logger.warning("cannot compile %s: %s", source, exc.strerror or exc)
+            continue
+        written.append(target)
+    return written
+
+
 @functools.cache
 def translations(locale: str) -> NullTranslations:
     """The compiled catalogue for ``locale`` (English falls back to the msgids)."""
+    compile_catalogues()
     loaded = Translations.load(str(TRANSLATIONS_DIR), [locale], domain="messages")
     if locale != "en" and not isinstance(loaded, Translations):
         logger.warning("no compiled %s catalogue in %s", locale, TRANSLATIONS_DIR)

@@ -17,13 +17,13 @@ import base64
 import binascii
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from docexchange.domain.units import parse_code
 from docexchange.errors import InvalidInput
+from docexchange.resources import schema_file
 
 __all__ = [
     "NS",
@@ -45,7 +45,7 @@ MAX_PACKAGE_BYTES = 80 * 1024 * 1024
 #: edXML date and time formats (``yyyy/MM/dd``, ``yyyy/MM/dd HH:mm:ss``).
 DAY_FORMAT = "%Y/%m/%d"
 MOMENT_FORMAT = "%Y/%m/%d %H:%M:%S"
-XSD_PATH = Path(__file__).resolve().parents[2] / "schemas" / "edxml" / "qcvn102.xsd"
+XSD_PATH = schema_file("edxml", "qcvn102.xsd")
 
 
 @dataclass(frozen=True)

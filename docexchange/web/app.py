@@ -17,7 +17,7 @@ from docexchange.domain.documents import DOC_TYPES, DocumentState, Secrecy, Sign
 from docexchange.domain.exchange import DeliveryState
 from docexchange.domain.timeutil import VN_TZ, today_vn
 from docexchange.errors import ConfigurationError, DocExchangeError
-from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, message_for
+from docexchange.i18n import LOCALES, TRANSLATIONS_DIR, compile_catalogues, message_for
 from docexchange.services import directory, workload
 from docexchange.services.container import Services, build_services
 from docexchange.services.exchange.common import handling_of
@@ -42,6 +42,7 @@ from docexchange.web.context import EXTENSION_KEY, close_session, db
 from docexchange.web.edge import install_edge
 from docexchange.web.errors import register_error_handlers
 from docexchange.web.forms import ROLE_LABELS
+from docexchange.web.observe import install_observe
 
 __all__ = ["create_app"]
 
@@ -101,13 +102,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = services or build_services(settings)
+    compile_catalogues()  # a checkout installed without the setup script: pages in Vietnamese
     babel.init_app(
         app,
         locale_selector=_select_locale,
         default_locale=settings.default_locale,
         default_translation_directories=str(TRANSLATIONS_DIR),
     )
-    install_edge(app)  # first: before CSRF, authentication and every view
+    install_observe(app)  # first: every request has its id, even one the edge refuses
+    install_edge(app)  # before CSRF, authentication and every view
     csrf.init_app(app)
     csrf.exempt(api_v1.bp)
     csrf.exempt(health.bp)

@@ -77,3 +77,20 @@ def test_every_field_the_models_name_has_a_vietnamese_label() -> None:
     vietnamese = translations("vi")
     untranslated = [n for n in fields if vietnamese.gettext(FIELD_LABELS[n]) == FIELD_LABELS[n]]
     assert untranslated == []
+
+
+def test_a_catalogue_never_compiled_is_compiled_when_first_needed(tmp_path: Path) -> None:
+    """A checkout installed without the setup script still answers in Vietnamese."""
+    import shutil
+
+    from babel.support import Translations
+
+    from docexchange.i18n import TRANSLATIONS_DIR, compile_catalogues
+
+    copy = tmp_path / "translations"
+    shutil.copytree(TRANSLATIONS_DIR, copy, ignore=shutil.ignore_patterns("*.mo"))
+    assert not list(copy.rglob("*.mo"))
+    assert compile_catalogues(copy) == [copy / "vi" / "LC_MESSAGES" / "messages.mo"]
+    assert compile_catalogues(copy) == []  # up to date: not again
+    loaded = Translations.load(str(copy), ["vi"], domain="messages")
+    assert loaded.gettext("Signing tokens") == "Thiết bị ký số"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify
 
 from docexchange.domain.search import Paged
+from docexchange.resources import schema_file
 
 T = TypeVar("T")
 
@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
 
-OPENAPI_PATH = Path(__file__).resolve().parents[4] / "schemas" / "openapi.yaml"
+OPENAPI_PATH = schema_file("openapi.yaml")
 
 
 def _items(items: list[dict[str, Any]]) -> Response:
