@@ -11,7 +11,7 @@ from typing import Any
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -46,6 +46,9 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+_VERSION = text("SELECT version_num FROM alembic_version")
+
+
 @dataclass(frozen=True)
 class DatabaseStatus:
     """What the readiness check found."""
@@ -74,7 +77,11 @@ def database_status(engine: Engine) -> DatabaseStatus:
     expected = head_revision()
     try:
         with engine.connect() as conn:
-            revision = MigrationContext.configure(conn).get_current_revision()
+            try:  # the common case, in one cached statement
+                revision = conn.execute(_VERSION).scalar()
+            except SQLAlchemyError:  # no version table yet: Alembic tells (None)
+                conn.rollback()
+                revision = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
         logger.warning("database not reachable: %s", type(exc).__name__)
         return DatabaseStatus(reachable=False, revision=None, expected=expected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -107,11 +108,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+#: True while this thread serves a request that only reads (the web layer sets it for the
+#: views marked so): its SQLite transactions then begin deferred, and never wait for the
+#: write lock (in WAL mode a reader sees the last commit while a writer works).
+READ_ONLY: ContextVar[bool] = ContextVar("read_only", default=False)
+
+
 def _sqlite_begin(connection: Any) -> None:
     # SQLite has one writer. Taking the write lock when the transaction starts, not at its
     # first write, keeps a transaction that read first from failing with SQLITE_BUSY when it
-    # later writes (the audit chain reads its head and then appends).
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # later writes (the audit chain reads its head and then appends). A request that only
+    # reads takes no lock at all.
+    connection.exec_driver_sql("BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE")
 
 
 def make_engine(settings: Settings) -> Engine:

@@ -51,8 +51,10 @@ def test_wrong_password_and_unknown_user_look_the_same(client: FlaskClient, demo
             "/api/v1/auth/login", json={"username": username, "password": password}
         )
         assert response.status_code == 401
-        answers.append(response.get_json())
-    assert answers[0] == answers[1]
+        body = response.get_json()
+        assert body["error"].pop("request_id") == response.headers["X-Request-Id"]
+        answers.append(body)
+    assert answers[0] == answers[1]  # nothing but the request's own id differs
     assert answers[0]["error"]["code"] == "invalid_credentials"
     assert answers[0]["error"]["message_vi"] == "Sai tên đăng nhập hoặc mật khẩu."
 

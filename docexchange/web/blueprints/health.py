@@ -11,12 +11,14 @@ from docexchange.metrics import exposition
 from docexchange.services import health
 from docexchange.services.authz import require_role
 from docexchange.web.context import current_actor, db, services
+from docexchange.web.observe import reads_only
 
 bp = Blueprint("health", __name__)
 logger = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
+@reads_only
 def healthz() -> tuple[Response, int]:
     """200 when the database answers and is at the current schema revision and the blob
     store can be written with room to spare, else 503."""

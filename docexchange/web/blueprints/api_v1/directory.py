@@ -19,6 +19,7 @@ from docexchange.web.context import (
     db,
     services,
 )
+from docexchange.web.observe import reads_only
 from docexchange.web.schemas import (
     group_to_dict,
     parse_body,
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 
 @bp.get("/units")
+@reads_only
 def list_units() -> Response:
     """Units, filtered by ``parent`` and ``level``; ``active=true`` keeps today's units."""
     query = parse_query(UnitsQuery)
@@ -52,6 +54,7 @@ def create_unit() -> tuple[Response, int]:
 
 
 @bp.get("/units/<code>")
+@reads_only
 def get_unit(code: str) -> Response:
     """One unit, with its identifier code decomposed."""
     return jsonify(unit_to_dict(directory.get_unit(db(), code), detail=True))

@@ -36,6 +36,7 @@ from docexchange.web.context import (
     db,
     services,
 )
+from docexchange.web.observe import reads_only
 from docexchange.web.schemas import (
     batch_to_dict,
     document_to_dict,
@@ -73,6 +74,7 @@ def create_document() -> tuple[Response, int]:
 
 
 @bp.get("/documents")
+@reads_only
 def list_documents() -> Response:
     """The caller's unit's outgoing documents, newest first: one page, searched and
     filtered (``?q=&from=&to=&recipient=&state=draft|signed|issued&doc_type=``)."""
@@ -81,6 +83,7 @@ def list_documents() -> Response:
 
 
 @bp.get("/documents/<document_id>")
+@reads_only
 def get_document(document_id: str) -> Response:
     """One document with its signatures."""
     document = documents.get_document(db(), document_id, actor=current_actor())

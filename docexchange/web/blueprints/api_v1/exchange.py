@@ -18,6 +18,7 @@ from docexchange.web.context import (
     notify_worker,
     services,
 )
+from docexchange.web.observe import reads_only
 from docexchange.web.schemas import (
     delivery_to_dict,
     document_to_dict,
@@ -108,6 +109,7 @@ def exchange_edxml() -> Response:
 
 
 @bp.get("/inbox")
+@reads_only
 def inbox() -> Response:
     """What arrived for the caller's unit, urgent first: one page (``?page=&per_page=``),
     searched and filtered (``?q=&from=&to=&sender=&status=&doc_type=&overdue=``)."""
@@ -118,6 +120,7 @@ def inbox() -> Response:
 
 
 @bp.get("/inbox/<entry_id>")
+@reads_only
 def inbox_entry(entry_id: str) -> Response:
     """One arrived document: its verdict in full and its status history."""
     entry = exchange.get_inbox_entry(db(), entry_id, actor=current_actor())
@@ -135,6 +138,7 @@ def inbox_file(entry_id: str) -> Response:
 
 
 @bp.get("/outbox")
+@reads_only
 def outbox() -> Response:
     """What the caller's unit sent: each recipient's delivery and latest status, one page
     (``?page=&per_page=``), searched and filtered (``?q=&from=&to=&recipient=&status=``)."""

@@ -24,6 +24,7 @@ from docexchange.web.context import (
     db,
     services,
 )
+from docexchange.web.observe import reads_only
 from docexchange.web.schemas import (
     parse_body,
     user_to_dict,
@@ -111,6 +112,7 @@ def logout() -> tuple[str, int]:
 
 
 @bp.get("/me")
+@reads_only
 def me() -> Response:
     """Who the token belongs to."""
     user = accounts.get_user(db(), current_actor().username)
@@ -121,6 +123,7 @@ _openapi_cache: dict[str, Any] = {}
 
 
 @bp.get("/openapi.json")
+@reads_only
 def openapi() -> Response:
     """The OpenAPI document of this API."""
     if "doc" not in _openapi_cache:
