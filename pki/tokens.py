@@ -159,7 +159,8 @@ def provision_softhsm_token(
     :raises TokenExists: a token with this label exists.
     """
     ref = TokenRef(module_path=setup.module_path, token_label=label)
-    with P11_LOCK:
+    # Under the token's lock: a backup copying the store never sees it half made.
+    with P11_LOCK, token_lock(label):
         lib = _lib(setup.module_path)
         with contextlib.suppress(p11_exc.NoSuchToken):
             lib.get_token(token_label=label)
@@ -265,7 +266,7 @@ def sign_digest(ref: TokenRef, pin: str, digest: bytes) -> bytes:
 
 def delete_softhsm_token(setup: SoftHsmSetup, label: str) -> None:
     """Remove a SoftHSM2 token and everything on it."""
-    with P11_LOCK:
+    with P11_LOCK, token_lock(label):
         done = _softhsm_util("--delete-token", "--token", label)
         if done.returncode != 0:
             raise TokenNotFound(label, "could not be deleted")

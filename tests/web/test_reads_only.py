@@ -13,14 +13,18 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from docexchange.services.container import Services
+from tests.web.test_ui import _login
 
 READS = ["/api/v1/inbox", "/api/v1/outbox", "/api/v1/documents", "/api/v1/units", "/healthz"]
+PAGES = ["/", "/inbox", "/outbox", "/documents/", "/directory"]
 
 
 def test_reads_answer_while_a_writer_holds_the_lock(
     client: FlaskClient, as_user: Any, services: Services
 ) -> None:
     clerk = as_user("cm.vanthu")
+    pages = client.application.test_client()
+    _login(pages, "cm.vanthu")
     settings = services.settings
     if settings.is_sqlite:
         holder: Any = sqlite3.connect(str(make_url(settings.database_url).database), timeout=1)
@@ -35,6 +39,8 @@ def test_reads_answer_while_a_writer_holds_the_lock(
     def read() -> None:
         for path in READS:
             answers[path] = client.get(path, headers=clerk).status_code
+        for path in PAGES:
+            answers[path] = pages.get(path).status_code
 
     reader = threading.Thread(target=read)
     try:
@@ -48,4 +54,4 @@ def test_reads_answer_while_a_writer_holds_the_lock(
             holder.rollback()
         holder.close()
         reader.join(timeout=60)
-    assert answers == dict.fromkeys(READS, 200)
+    assert answers == dict.fromkeys(READS + PAGES, 200)

@@ -23,6 +23,7 @@ from docexchange.services.authz import ancestors
 from docexchange.web.context import current_actor, db
 from docexchange.web.errors import flash_refusal
 from docexchange.web.forms import LEVEL_LABELS, UnitCloseForm, UnitEditForm, UnitForm
+from docexchange.web.observe import reads_only
 
 bp = Blueprint("directory_ui", __name__)
 
@@ -91,6 +92,7 @@ def _admin() -> None:
 
 
 @bp.get("/directory")
+@reads_only
 def tree() -> str:
     """The unit tree, browsed one unit at a time with its path and its children."""
     return _page(request.args.get("code"))

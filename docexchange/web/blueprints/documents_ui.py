@@ -26,6 +26,7 @@ from docexchange.services import accounts, audit, documents, exchange, verificat
 from docexchange.web.context import current_actor, db, services
 from docexchange.web.errors import flash_refusal, localized
 from docexchange.web.forms import PinForm, UploadForm
+from docexchange.web.observe import reads_only
 from docexchange.web.previews import page_picture
 from docexchange.web.recipients import expand, recipient_options
 from docexchange.web.schemas import file_name, parse_query
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 
 @bp.get("/")
+@reads_only
 def index() -> str:
     """The unit's outgoing documents, searched, filtered and one page at a time;
     ``?queue=sign`` (my signature) or ``?queue=issue`` (to be issued) narrows them."""

@@ -19,6 +19,7 @@ from docexchange.services import exchange
 from docexchange.storage.models import User
 from docexchange.web.context import current_actor, db, notify_worker, services
 from docexchange.web.errors import flash_refusal
+from docexchange.web.observe import reads_only
 from docexchange.web.previews import page_count, page_picture
 from docexchange.web.schemas import parse_query
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 @bp.get("/inbox")
+@reads_only
 def inbox() -> str:
     """What arrived for the unit, urgent first: searched, filtered, one page at a time."""
     actor = current_actor()
@@ -122,6 +124,7 @@ def status(item_id: str) -> WerkzeugResponse:
 
 
 @bp.get("/outbox")
+@reads_only
 def outbox() -> str:
     """What the unit sent: every recipient's latest status, searched, one page at a time."""
     actor = current_actor()

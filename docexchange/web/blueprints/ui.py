@@ -18,6 +18,7 @@ from docexchange.web.auth import sign_in_ui, sign_out_ui
 from docexchange.web.context import client_address, current_actor, db, services
 from docexchange.web.errors import flash_refusal, localized
 from docexchange.web.forms import ROLE_LABELS, LoginForm, TrustAnchorForm, UserForm
+from docexchange.web.observe import reads_only
 
 bp = Blueprint("ui", __name__)
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ def set_language(code: str) -> Response:
 
 
 @bp.get("/")
+@reads_only
 def home() -> str:
     """Landing page after sign-in."""
     actor = current_actor()
