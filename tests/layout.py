@@ -7,13 +7,13 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
 
+from tests.clock import wait_for
 from tests.conftest import free_port, subprocess_env
 from tests.data.samples import make_pdf
 
@@ -27,20 +27,18 @@ _T = TypeVar("_T")
 def wait_until(
     check: Callable[[], _T | None], what: str, seconds: float = 60, processes: tuple[Any, ...] = ()
 ) -> _T:
-    """``check()`` until it answers something true, within a deadline; a process of the
-    layout that ends meanwhile fails at once."""
-    deadline = time.monotonic() + seconds
-    while True:
+    """``check()`` until it answers something true (:func:`tests.clock.wait_for`); a process
+    of the layout that ends meanwhile fails at once, a refused connection counts as "not yet"."""
+
+    def attempt() -> _T | None:
         for process in processes:
             assert process.poll() is None, f"{process.args[:2]} ended while waiting for {what}"
         try:
-            found = check()
+            return check()
         except (requests.ConnectionError, requests.Timeout):
-            found = None
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"no {what} within {seconds} s"
-        time.sleep(0.2)
+            return None
+
+    return wait_for(attempt, what=what, timeout=seconds, interval=0.2)  # type: ignore[return-value]
 
 
 @contextlib.contextmanager

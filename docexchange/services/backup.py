@@ -77,12 +77,9 @@ def _files_below(root: Path) -> Iterator[Path]:
 
 
 def _copy_tree(source: Path, target: Path) -> None:
-    for path in _files_below(source):
-        if path.name.startswith(".tmp-"):
-            continue  # a write under way; its blob is named by no committed row yet
-        destination = target / path.relative_to(source)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, destination)
+    if source.is_dir():
+        # A ``.tmp-`` file is a write under way; its blob is named by no committed row yet.
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".tmp-*"), dirs_exist_ok=True)
 
 
 def _copy_blobs(blobs: Blobs, target: Path) -> None:

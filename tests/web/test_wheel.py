@@ -8,11 +8,11 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.clock import wait_for
 from tests.conftest import free_port, subprocess_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,15 +103,15 @@ def test_a_built_wheel_installs_and_serves_the_demo(tmp_path: Path) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def started() -> tuple[int, dict[str, object]] | None:
+            assert server.poll() is None, "the installed server ended"
             try:
-                status, health = _get(f"{base}/healthz")
-                break
+                return _get(f"{base}/healthz")
             except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, "the installed server ended"
-                assert time.monotonic() < deadline, "the installed server did not start"
-                time.sleep(0.2)
+                return None
+
+        status, health = wait_for(started, what="the installed server", timeout=60)
         assert (status, health["status"]) == (200, "ok")
         status, contract = _get(f"{base}/api/v1/openapi.json")
         assert status == 200 and contract["openapi"].startswith("3.")
